@@ -1,0 +1,82 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+/// Settings every target shares (the same three Hummingbird uses).
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "portcullis",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "portcullis", targets: ["portcullis"]),
+        .library(name: "PortcullisCore", targets: ["PortcullisCore"]),
+        .library(name: "PortcullisStore", targets: ["PortcullisStore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
+        .package(url: "https://github.com/vapor/sqlite-nio", from: "1.13.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        .target(
+            name: "PortcullisCore",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "PortcullisStore",
+            dependencies: [
+                "PortcullisCore",
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "portcullis",
+            dependencies: [
+                "PortcullisCore",
+                "PortcullisStore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "portcullis-store-probe",
+            dependencies: ["PortcullisCore", "PortcullisStore"],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "PortcullisTestSupport",
+            path: "Tests/PortcullisTestSupport",
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "PortcullisCoreTests",
+            dependencies: ["PortcullisCore", "PortcullisTestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "PortcullisStoreTests",
+            dependencies: ["PortcullisCore", "PortcullisStore", "PortcullisTestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "PortcullisCLITests",
+            dependencies: ["portcullis", "portcullis-store-probe", "PortcullisTestSupport"],
+            swiftSettings: strictSettings
+        ),
+    ]
+)

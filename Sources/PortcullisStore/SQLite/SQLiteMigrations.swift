@@ -1,0 +1,42 @@
+/// The SQLite schema, as numbered steps applied in order at start. Never edit a published step;
+/// add a new one.
+enum SQLiteMigrations {
+    static let steps: [(version: Int, statements: [String])] = [
+        (1, [
+            """
+            CREATE TABLE users (
+                id INTEGER PRIMARY KEY,
+                name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+                display_name TEXT NOT NULL DEFAULT '',
+                email TEXT NOT NULL DEFAULT '',
+                groups TEXT NOT NULL DEFAULT '',
+                password_hash TEXT,
+                disabled INTEGER NOT NULL DEFAULT 0,
+                created_at INTEGER NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE otp_devices (
+                id TEXT PRIMARY KEY,
+                user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                label TEXT NOT NULL COLLATE NOCASE,
+                type TEXT NOT NULL CHECK (type IN ('totp', 'hotp', 'motp')),
+                algorithm TEXT NOT NULL CHECK (algorithm IN ('sha1', 'sha256', 'sha512')),
+                digits INTEGER NOT NULL CHECK (digits BETWEEN 6 AND 10),
+                period INTEGER NOT NULL CHECK (period >= 1),
+                sealed_secret BLOB NOT NULL,
+                sealed_pin BLOB,
+                last_accepted INTEGER NOT NULL DEFAULT -1,
+                drift INTEGER NOT NULL DEFAULT 0,
+                created_at INTEGER NOT NULL,
+                last_used_at INTEGER,
+                UNIQUE (user_id, label)
+            )
+            """,
+            "CREATE INDEX otp_devices_user ON otp_devices(user_id)",
+            "CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL)",
+        ]),
+    ]
+
+    static var latestVersion: Int { steps.last?.version ?? 0 }
+}

@@ -1,0 +1,70 @@
+import SQLiteNIO
+
+extension SQLiteStore {
+    public func createUser(_ user: UserRecord) async throws -> UserRecord {
+        try UserFieldRules.validate(user)
+        return try await exclusive("add user") { connection in
+            do {
+                let rows = try await connection.query(
+                    "INSERT INTO users (name, display_name, email, groups, password_hash, disabled, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                    [.text(user.name), .text(user.displayName), .text(user.email), .text(user.groups.joined(separator: ",")),
+                     user.passwordHash.map { .text($0) } ?? .null, .integer(user.disabled ? 1 : 0), .int64(user.createdAt)]
+                )
+                var created = user
+                created.id = Int64(rows.first?.column("id")?.integer ?? 0)
+                return created
+            } catch where Self.isUniqueViolation(error) {
+                throw StoreError(.duplicate, "A user named '\(user.name)' exists already (names ignore case). Choose another name, or change the existing user.")
+            }
+        }
+    }
+
+    public func user(named name: String) async throws -> UserRecord? {
+        try await exclusive("read user") { connection in
+            try await connection.query("SELECT * FROM users WHERE name = ?", [.text(name)]).first.map(Self.user(from:))
+        }
+    }
+
+    public func users() async throws -> [UserRecord] {
+        try await exclusive("list users") { connection in
+            try await connection.query("SELECT * FROM users ORDER BY name").map(Self.user(from:))
+        }
+    }
+
+    public func updateUser(_ user: UserRecord) async throws {
+        try UserFieldRules.validate(user)
+        try await exclusive("update user") { connection in
+            let rows: [SQLiteRow]
+            do {
+                rows = try await connection.query(
+                    "UPDATE users SET name = ?, display_name = ?, email = ?, groups = ?, password_hash = ?, disabled = ? WHERE id = ? RETURNING id",
+                    [.text(user.name), .text(user.displayName), .text(user.email), .text(user.groups.joined(separator: ",")),
+                     user.passwordHash.map { .text($0) } ?? .null, .integer(user.disabled ? 1 : 0), .int64(user.id)]
+                )
+            } catch where Self.isUniqueViolation(error) {
+                throw StoreError(.duplicate, "A user named '\(user.name)' exists already (names ignore case).")
+            }
+            guard !rows.isEmpty else { throw StoreError(.notFound, "No user '\(user.name)' exists; see: portcullis user list") }
+        }
+    }
+
+    public func deleteUser(named name: String) async throws {
+        try await exclusive("remove user") { connection in
+            let rows = try await connection.query("DELETE FROM users WHERE name = ? RETURNING id", [.text(name)])
+            guard !rows.isEmpty else { throw StoreError(.notFound, "No user '\(name)' exists; see: portcullis user list") }
+        }
+    }
+
+    static func user(from row: SQLiteRow) -> UserRecord {
+        UserRecord(
+            id: Int64(row.column("id")?.integer ?? 0),
+            name: row.column("name")?.string ?? "",
+            displayName: row.column("display_name")?.string ?? "",
+            email: row.column("email")?.string ?? "",
+            groups: (row.column("groups")?.string ?? "").split(separator: ",").map(String.init),
+            passwordHash: row.column("password_hash")?.string,
+            disabled: (row.column("disabled")?.integer ?? 0) != 0,
+            createdAt: Int64(row.column("created_at")?.integer ?? 0)
+        )
+    }
+}

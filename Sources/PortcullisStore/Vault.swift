@@ -1,0 +1,184 @@
+public import PortcullisCore
+import NIOPosix
+
+/// Where the storage key came from, for messages.
+public enum StorageKeySource: Sendable, Equatable, CustomStringConvertible {
+    case environment(String)
+    case file(String)
+
+    public var description: String {
+        switch self {
+        case .environment(let name): "environment variable \(name)"
+        case .file(let path): "key file \(path)"
+        }
+    }
+}
+
+/// The store together with its storage key: users with hashed passwords, devices with encrypted secrets.
+///
+/// Every slow hash runs on NIO's thread pool, never on an event loop or the caller's executor.
+///
+/// ```swift
+/// let vault = try await Vault.open(store: store, key: key, keySource: .file(path))
+/// let alice = try await vault.addUser(UserRecord(name: "alice", createdAt: now), password: "s3cret")
+/// ```
+public struct Vault: Sendable {
+    public let store: any Store
+    public let box: SecretBox
+    public let keySource: StorageKeySource
+    public let hasher: PasswordHasher
+
+    static let keyCheckPlaintext = Array("portcullis storage key check v1".utf8)
+    static let keyCheckContext = "portcullis storage key check"
+
+    /// Opens the vault, checking that `key` is the one the store's secrets are encrypted with.
+    /// A store that has no key check yet (a new one) adopts `key`.
+    /// - Throws: ``StoreError/Code/storageKey`` naming the key's source and fingerprint when it does not match.
+    public static func open(store: any Store, key: StorageKey, keySource: StorageKeySource, hasher: PasswordHasher = PasswordHasher()) async throws -> Vault {
+        let vault = Vault(store: store, box: SecretBox(key: key), keySource: keySource, hasher: hasher)
+        if let check = try await store.storageKeyCheck() {
+            guard vault.opensKeyCheck(check) else {
+                throw StoreError(.storageKey, "The storage key from \(keySource) (fingerprint \(key.fingerprint)) is not the key this database's secrets are encrypted with. Restore the right key from your backup; without it the OTP secrets cannot be read.")
+            }
+        } else {
+            var random = SystemRandomNumberGenerator()
+            try await store.setStorageKeyCheckIfAbsent(vault.box.seal(keyCheckPlaintext, context: keyCheckContext, using: &random))
+        }
+        return vault
+    }
+
+    /// Whether a store's key check opens with this vault's key.
+    func opensKeyCheck(_ check: [UInt8]) -> Bool {
+        (try? box.open(check, context: Self.keyCheckContext)) == Self.keyCheckPlaintext
+    }
+
+    /// Whether `key` opens the key check of `store` (nil when the store has none yet).
+    public static func keyMatches(_ key: StorageKey, store: any Store) async throws -> Bool? {
+        guard let check = try await store.storageKeyCheck() else { return nil }
+        return (try? SecretBox(key: key).open(check, context: keyCheckContext)) == keyCheckPlaintext
+    }
+
+    // MARK: Users
+
+    /// Adds a user, hashing `password` (when given) off the caller's executor.
+    public func addUser(_ user: UserRecord, password: String?) async throws -> UserRecord {
+        try UserFieldRules.validate(user)
+        guard try await store.user(named: user.name) == nil else {
+            throw StoreError(.duplicate, "A user named '\(user.name)' exists already (names ignore case). Choose another name, or change the existing user.")
+        }
+        var record = user
+        if let password { record.passwordHash = try await hashPassword(password) }
+        return try await store.createUser(record)
+    }
+
+    /// Replaces a user's password.
+    public func setPassword(userName: String, password: String) async throws {
+        var user = try await requireUser(userName)
+        user.passwordHash = try await hashPassword(password)
+        try await store.updateUser(user)
+    }
+
+    /// The user with this name, or a ``StoreError/Code/notFound`` error that says how to list users.
+    public func requireUser(_ name: String) async throws -> UserRecord {
+        guard let user = try await store.user(named: name) else {
+            throw StoreError(.notFound, "No user '\(name)' exists. See the users with: portcullis user list")
+        }
+        return user
+    }
+
+    /// Checks a password against a user's stored hash on the thread pool.
+    public func checkPassword(_ password: String, hash: String) async throws -> PasswordCheck {
+        let hasher = self.hasher
+        return try await NIOThreadPool.singleton.runIfActive { try hasher.verify(password, against: hash) }
+    }
+
+    func hashPassword(_ password: String) async throws -> String {
+        let hasher = self.hasher
+        do {
+            return try await NIOThreadPool.singleton.runIfActive {
+                var random = SystemRandomNumberGenerator()
+                return try hasher.hash(password, using: &random)
+            }
+        } catch let error as CoreError {
+            throw StoreError(.invalidInput, error.message)
+        }
+    }
+
+    // MARK: Devices
+
+    /// Adds an OTP device with `secret` (and for mOTP, `pin`) encrypted under the storage key.
+    public func addDevice(
+        userName: String, label: String, parameters: OTPParameters, secret: [UInt8], pin: String? = nil,
+        initialCounter: UInt64 = 0, at unixTime: Int64
+    ) async throws -> OTPDeviceRecord {
+        do { try parameters.validate() } catch let error as CoreError { throw StoreError(.invalidInput, error.message) }
+        guard (10...128).contains(secret.count) else {
+            throw StoreError(.invalidInput, "An OTP secret must be 10 to 128 bytes (80 to 1024 bits); this one is \(secret.count) bytes.")
+        }
+        if parameters.type == .motp, pin?.isEmpty ?? true {
+            throw StoreError(.invalidInput, "An mOTP device needs the user's mOTP PIN.")
+        }
+        try OTPDeviceRecord.validateLabel(label)
+        let user = try await requireUser(userName)
+        var random = SystemRandomNumberGenerator()
+        let id = Hex.encode(SecretGenerator.makeSecret(byteCount: 16, using: &random))
+        let lastAccepted: Int64 = parameters.type == .hotp ? Int64(clamping: initialCounter) - 1 : -1
+        let device = OTPDeviceRecord(
+            id: id, userID: user.id, label: label, parameters: parameters,
+            sealedSecret: box.seal(secret, context: OTPDeviceRecord.secretContext(deviceID: id), using: &random),
+            sealedPIN: pin.map { box.seal(Array($0.utf8), context: OTPDeviceRecord.pinContext(deviceID: id), using: &random) },
+            state: OTPDeviceState(lastAccepted: lastAccepted), createdAt: unixTime
+        )
+        try await store.addDevice(device)
+        return device
+    }
+
+    /// The device's decrypted secret.
+    public func secret(of device: OTPDeviceRecord) throws -> [UInt8] {
+        do {
+            return try box.open(device.sealedSecret, context: OTPDeviceRecord.secretContext(deviceID: device.id))
+        } catch let error as CoreError {
+            throw StoreError(.storageKey, error.message)
+        }
+    }
+
+    /// The device's decrypted mOTP PIN ("" for other types).
+    public func pin(of device: OTPDeviceRecord) throws -> String {
+        guard let sealed = device.sealedPIN else { return "" }
+        do {
+            return String(decoding: try box.open(sealed, context: OTPDeviceRecord.pinContext(deviceID: device.id)), as: UTF8.self)
+        } catch let error as CoreError {
+            throw StoreError(.storageKey, error.message)
+        }
+    }
+
+    /// The device with this label, or a ``StoreError/Code/notFound`` error that lists the user's labels.
+    public func requireDevice(userName: String, label: String) async throws -> (UserRecord, OTPDeviceRecord) {
+        let user = try await requireUser(userName)
+        let devices = try await store.devices(ofUserID: user.id)
+        guard let device = devices.first(where: { $0.label.lowercased() == label.lowercased() }) else {
+            let labels = devices.map(\.label)
+            throw StoreError(.notFound, "User '\(user.name)' has no device labelled '\(label)'" + (labels.isEmpty ? "; they have none." : "; their devices: \(labels.joined(separator: ", ")).") )
+        }
+        return (user, device)
+    }
+
+    // MARK: Key rotation
+
+    /// Re-encrypts every secret under `newKey` in one transaction. If anything fails, nothing changes.
+    /// - Returns: how many devices were re-encrypted.
+    public func rotate(to newKey: StorageKey) async throws -> Int {
+        let oldBox = box
+        let newBox = SecretBox(key: newKey)
+        var random = SystemRandomNumberGenerator()
+        let newCheck = newBox.seal(Self.keyCheckPlaintext, context: Self.keyCheckContext, using: &random)
+        do {
+            return try await store.resealAll(newKeyCheck: newCheck) { sealed, context in
+                var random = SystemRandomNumberGenerator()
+                return newBox.seal(try oldBox.open(sealed, context: context), context: context, using: &random)
+            }
+        } catch let error as CoreError {
+            throw StoreError(.storageKey, "Nothing was changed: " + error.message)
+        }
+    }
+}

@@ -112,8 +112,10 @@ public struct Vault: Sendable {
         initialCounter: UInt64 = 0, at unixTime: Int64
     ) async throws -> OTPDeviceRecord {
         do { try parameters.validate() } catch let error as CoreError { throw StoreError(.invalidInput, error.message) }
-        guard (10...128).contains(secret.count) else {
-            throw StoreError(.invalidInput, "An OTP secret must be 10 to 128 bytes (80 to 1024 bits); this one is \(secret.count) bytes.")
+        // mOTP apps use 16 hex digits (8 bytes); HOTP and TOTP secrets need at least 80 bits.
+        let minimum = parameters.type == .motp ? 8 : 10
+        guard (minimum...128).contains(secret.count) else {
+            throw StoreError(.invalidInput, "An OTP secret must be \(minimum) to 128 bytes (\(minimum * 8) to 1024 bits); this one is \(secret.count) bytes.")
         }
         if parameters.type == .motp, pin?.isEmpty ?? true {
             throw StoreError(.invalidInput, "An mOTP device needs the user's mOTP PIN.")

@@ -1,0 +1,25 @@
+import ArgumentParser
+
+/// The `portcullis` command: nouns first, then verbs (`portcullis user add`).
+@main
+struct Portcullis: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "portcullis",
+        abstract: "A second factor (one-time codes) in front of any web app.",
+        discussion: """
+            Data lives in ./portcullis-data/ unless a configuration file (--config) or the environment
+            (PORTCULLIS_STORAGE_SQLITE_PATH, ...) says otherwise. Start with:
+
+              portcullis user add alice          # asks for a password twice
+              portcullis user otp add alice      # prints a QR code to scan
+            """,
+        version: "0.1.0",
+        subcommands: [UserCommand.self, HashPasswordCommand.self, StorageCommand.self]
+    )
+}
+
+/// Options every command takes.
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("A YAML configuration file.", valueName: "file"))
+    var config: String?
+}

@@ -1,0 +1,124 @@
+import Foundation
+import PortcullisCore
+import PortcullisStore
+
+/// The configuration, the open store and the vault, as each command needs them.
+struct StorageSession {
+    let configuration: Configuration
+    let store: SQLiteStore
+    let vault: Vault
+
+    /// Loads the configuration named by `--config` (or none) and the environment.
+    static func loadConfiguration(_ options: GlobalOptions) throws -> Configuration {
+        var yaml: String?
+        if let path = options.config {
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw CLIError("The configuration file \(path) does not exist. Print a template with: portcullis config template")
+            }
+            do {
+                yaml = try String(contentsOfFile: path, encoding: .utf8)
+            } catch {
+                throw CLIError("Cannot read the configuration file \(path): \(error.localizedDescription)")
+            }
+        }
+        return try ConfigurationLoader.load(
+            yaml: yaml, source: options.config ?? "the configuration",
+            environment: ProcessInfo.processInfo.environment,
+            readFile: { try String(contentsOfFile: $0, encoding: .utf8) }
+        )
+    }
+
+    /// Opens the store, creating the data folder (mode 0700) and, for a new store, a storage key.
+    static func open(_ options: GlobalOptions) async throws -> StorageSession {
+        let configuration = try loadConfiguration(options)
+        umask(0o077)  // the database, its WAL and every file we write are the owner's alone
+        try KeyFile.makePrivateDirectory(configuration.dataDirectory)
+        let store = try await SQLiteStore.open(path: configuration.sqlitePath)
+        do {
+            let (key, source) = try await loadKey(configuration, store: store)
+            let vault = try await Vault.open(store: store, key: key, keySource: source)
+            return StorageSession(configuration: configuration, store: store, vault: vault)
+        } catch {
+            try? await store.close()
+            throw error
+        }
+    }
+
+    /// The storage key from the environment or the key file; a new key file for a new store.
+    static func loadKey(_ configuration: Configuration, store: SQLiteStore) async throws -> (StorageKey, StorageKeySource) {
+        let variable = ConfigurationLoader.environmentName(for: "storage.encryption_key")
+        if let text = configuration.encryptionKey {
+            return (try parseKey(text, source: "environment variable \(variable) (or \(variable)_FILE)"), .environment(variable))
+        }
+        let path = configuration.resolvedKeyFile
+        let pending = path + ".new"
+        if KeyFile.exists(path) {
+            let key = try parseKey(try KeyFile.read(path), source: path)
+            try await finishInterruptedRotation(current: key, keyFile: path, pendingFile: pending, store: store)
+            let current = try parseKey(try KeyFile.read(path), source: path)
+            return (current, .file(path))
+        }
+        guard try await store.storageKeyCheck() == nil else {
+            throw StoreError(.storageKey, "The database \(configuration.sqlitePath) holds encrypted OTP secrets, but the storage key file \(path) does not exist. Restore it from your backup, point storage.encryption_key_file at it, or set \(variable).")
+        }
+        var random = SystemRandomNumberGenerator()
+        let key = StorageKey.generate(using: &random)
+        try KeyFile.createExclusive(path, text: key.fileText)
+        printError("Created a new storage key in \(path) (mode 0600). Back it up: without it the OTP secrets cannot be read.")
+        return (key, .file(path))
+    }
+
+    /// Completes or cleans up a `storage rotate-key` that stopped half-way (a `.new` key file left behind).
+    static func finishInterruptedRotation(current: StorageKey, keyFile: String, pendingFile: String, store: SQLiteStore) async throws {
+        guard KeyFile.exists(pendingFile) else { return }
+        let pending = try parseKey(try KeyFile.read(pendingFile), source: pendingFile)
+        if try await Vault.keyMatches(current, store: store) == false, try await Vault.keyMatches(pending, store: store) == true {
+            try KeyFile.replace(keyFile, with: pendingFile)
+            printError("Finished an interrupted key rotation: \(keyFile) now holds the new key (\(pending.fingerprint)).")
+        } else if try await Vault.keyMatches(current, store: store) != false {
+            KeyFile.remove(pendingFile)
+            printError("Removed \(pendingFile), left by a key rotation that did not complete; the data still uses key \(current.fingerprint).")
+        }
+    }
+
+    static func parseKey(_ text: String, source: String) throws -> StorageKey {
+        do {
+            return try StorageKey(text: text, source: source)
+        } catch let error as CoreError {
+            throw StoreError(.storageKey, error.message)
+        }
+    }
+
+    func close() async {
+        try? await store.close()
+    }
+
+    /// Runs `body` with an open session and closes it afterwards, also on error.
+    static func with<T>(_ options: GlobalOptions, _ body: (StorageSession) async throws -> T) async throws -> T {
+        let session = try await open(options)
+        do {
+            let result = try await body(session)
+            await session.close()
+            return result
+        } catch {
+            await session.close()
+            throw error
+        }
+    }
+}
+
+/// An error of the command line itself (bad arguments, unreadable files), with what to do.
+struct CLIError: Error, CustomStringConvertible {
+    let description: String
+    init(_ message: String) { description = message }
+}
+
+/// Writes a line to standard error.
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}
+
+/// The current time in whole seconds since 1970.
+func currentUnixTime() -> Int64 {
+    Int64(Date().timeIntervalSince1970)
+}

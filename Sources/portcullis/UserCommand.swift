@@ -1,0 +1,198 @@
+import ArgumentParser
+import PortcullisCore
+import PortcullisStore
+
+/// `portcullis user ...`: the people who can log in.
+struct UserCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "user",
+        abstract: "Add, list, show, change and remove users.",
+        subcommands: [
+            UserAdd.self, UserList.self, UserShow.self, UserRemove.self, UserDisable.self, UserEnable.self,
+            UserPasswd.self, OTPCommand.self,
+        ]
+    )
+}
+
+/// What `user list --json` and `user show --json` print: never a password hash or secret.
+struct UserSummary: Encodable {
+    let name: String
+    let displayName: String
+    let email: String
+    let groups: [String]
+    let disabled: Bool
+    let hasPassword: Bool
+    let createdAt: String
+    var devices: [DeviceSummary]?
+
+    init(_ user: UserRecord, devices: [OTPDeviceRecord]? = nil) {
+        name = user.name
+        displayName = user.displayName
+        email = user.email
+        groups = user.groups
+        disabled = user.disabled
+        hasPassword = user.passwordHash != nil
+        createdAt = formatTime(user.createdAt)
+        self.devices = devices?.map(DeviceSummary.init)
+    }
+}
+
+struct UserAdd: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "add",
+        abstract: "Add a user.",
+        discussion: """
+            The password is asked for twice on the terminal, or read from the first line of standard input
+            with --password-stdin. It is never taken from the command line, where other users could see it.
+
+              portcullis user add alice --display-name "Alice Liddell" --email alice@example.com --groups admins,dev
+              printf '%s\\n' "$PASSWORD" | portcullis user add bob --password-stdin
+            """
+    )
+    @OptionGroup var options: GlobalOptions
+    @Argument(help: "The login name: 1–64 letters, digits, '.', '_', '-' or '@'.") var name: String
+    @Option(help: "The name shown to people.") var displayName: String?
+    @Option(help: "The email address.") var email: String?
+    @Option(help: ArgumentHelp("Groups, comma-separated.", valueName: "a,b")) var groups: String?
+    @Flag(help: "Read the password from the first line of standard input.") var passwordStdin = false
+    @Flag(help: "Create the user without a password (for auth.mode otp_only).") var noPassword = false
+
+    func validate() throws {
+        if passwordStdin && noPassword { throw ValidationError("Use either --password-stdin or --no-password, not both.") }
+        try UserFieldRules.validateName(name)
+    }
+
+    func run() async throws {
+        var record = UserRecord(name: name, displayName: displayName ?? "", email: email ?? "",
+                                groups: splitGroups(groups), createdAt: currentUnixTime())
+        try UserFieldRules.validate(record)
+        try await StorageSession.with(options) { session in
+            guard try await session.store.user(named: name) == nil else {
+                throw StoreError(.duplicate, "A user named '\(name)' exists already (names ignore case). Change it with: portcullis user passwd \(name)")
+            }
+            let password = noPassword ? nil : try PasswordInput.newPassword(fromStandardInput: passwordStdin)
+            record = try await session.vault.addUser(record, password: password)
+            print("Added user '\(record.name)'. Next, give them an authenticator: portcullis user otp add \(record.name)")
+        }
+    }
+}
+
+func splitGroups(_ text: String?) -> [String] {
+    (text ?? "").split(separator: ",").map { $0.trimmingASCIISpaces() }.filter { !$0.isEmpty }
+}
+
+extension Substring {
+    func trimmingASCIISpaces() -> String {
+        String(drop(while: { $0 == " " }).reversed().drop(while: { $0 == " " }).reversed())
+    }
+}
+
+struct UserList: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List users.")
+    @OptionGroup var options: GlobalOptions
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() async throws {
+        try await StorageSession.with(options) { session in
+            let users = try await session.store.users()
+            if json {
+                try JSONOutput.print(users.map { UserSummary($0) })
+                return
+            }
+            guard !users.isEmpty else {
+                print("No users yet. Add one with: portcullis user add NAME")
+                return
+            }
+            for user in users {
+                let state = user.disabled ? "  (disabled)" : ""
+                let groups = user.groups.isEmpty ? "" : "  [\(user.groups.joined(separator: ","))]"
+                print("\(user.name)\(user.displayName.isEmpty ? "" : "  \(user.displayName)")\(groups)\(state)")
+            }
+        }
+    }
+}
+
+struct UserShow: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "show", abstract: "Show a user and their OTP devices.")
+    @OptionGroup var options: GlobalOptions
+    @Argument(help: "The user name.") var name: String
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() async throws {
+        try await StorageSession.with(options) { session in
+            let user = try await session.vault.requireUser(name)
+            let devices = try await session.store.devices(ofUserID: user.id)
+            if json {
+                try JSONOutput.print(UserSummary(user, devices: devices))
+                return
+            }
+            print("Name:         \(user.name)")
+            print("Display name: \(user.displayName)")
+            print("Email:        \(user.email)")
+            print("Groups:       \(user.groups.joined(separator: ", "))")
+            print("Password:     \(user.passwordHash == nil ? "none" : "set")")
+            print("Disabled:     \(user.disabled ? "yes" : "no")")
+            print("Created:      \(formatTime(user.createdAt))")
+            print("OTP devices:  \(devices.isEmpty ? "none (add one with: portcullis user otp add \(user.name))" : "")")
+            for device in devices { print("  " + DeviceSummary(device).line) }
+        }
+    }
+}
+
+struct UserRemove: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "remove", abstract: "Remove a user and their OTP devices.")
+    @OptionGroup var options: GlobalOptions
+    @Argument(help: "The user name.") var name: String
+
+    func run() async throws {
+        try await StorageSession.with(options) { session in
+            try await session.store.deleteUser(named: name)
+            print("Removed user '\(name)' and their OTP devices.")
+        }
+    }
+}
+
+struct UserDisable: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "disable", abstract: "Stop a user from logging in, keeping their data.")
+    @OptionGroup var options: GlobalOptions
+    @Argument(help: "The user name.") var name: String
+
+    func run() async throws { try await setDisabled(true, name: name, options: options) }
+}
+
+struct UserEnable: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "enable", abstract: "Let a disabled user log in again.")
+    @OptionGroup var options: GlobalOptions
+    @Argument(help: "The user name.") var name: String
+
+    func run() async throws { try await setDisabled(false, name: name, options: options) }
+}
+
+private func setDisabled(_ disabled: Bool, name: String, options: GlobalOptions) async throws {
+    try await StorageSession.with(options) { session in
+        var user = try await session.vault.requireUser(name)
+        user.disabled = disabled
+        try await session.store.updateUser(user)
+        print(disabled ? "Disabled user '\(user.name)'." : "Enabled user '\(user.name)'.")
+    }
+}
+
+struct UserPasswd: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "passwd",
+        abstract: "Set a user's password.",
+        discussion: "Asks twice on the terminal, or reads the first line of standard input with --password-stdin."
+    )
+    @OptionGroup var options: GlobalOptions
+    @Argument(help: "The user name.") var name: String
+    @Flag(help: "Read the password from the first line of standard input.") var passwordStdin = false
+
+    func run() async throws {
+        try await StorageSession.with(options) { session in
+            _ = try await session.vault.requireUser(name)
+            let password = try PasswordInput.newPassword(fromStandardInput: passwordStdin)
+            try await session.vault.setPassword(userName: name, password: password)
+            print("Set a new password for '\(name)'.")
+        }
+    }
+}

@@ -1,0 +1,104 @@
+import Foundation
+import PortcullisCore
+import PortcullisTestSupport
+import Testing
+
+@Suite struct StorageKeyTests {
+    static func enrol(_ cli: CLIHarness) throws -> String {
+        try cli.run(["user", "add", "alice", "--password-stdin"], input: "pw\n")
+        let output = try cli.run(["user", "otp", "add", "alice", "--json"])
+        let object = try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any]
+        return try #require(object?["secret"] as? String)
+    }
+
+    @Test("a wrong or missing key stops the program with a message naming the key, and no fallback")
+    func wrongAndMissingKey() throws {
+        let cli = try CLIHarness()
+        defer { cli.remove() }
+        _ = try Self.enrol(cli)
+        let keyPath = cli.file("portcullis-data/storage.key")
+        let original = try String(contentsOfFile: keyPath, encoding: .utf8)
+
+        var random = SystemRandomNumberGenerator()
+        try StorageKey.generate(using: &random).fileText.write(toFile: keyPath, atomically: true, encoding: .utf8)
+        let wrong = try cli.run(["user", "otp", "qr", "alice", "default"])
+        #expect(wrong.status != 0)
+        #expect(wrong.stderr.contains("portcullis-data/storage.key") && wrong.stderr.contains("not the key"))
+
+        try FileManager.default.removeItem(atPath: keyPath)
+        let missing = try cli.run(["user", "list"])
+        #expect(missing.status != 0)
+        #expect(missing.stderr.contains("does not exist") && missing.stderr.contains("PORTCULLIS_STORAGE_ENCRYPTION_KEY"))
+        #expect(!FileManager.default.fileExists(atPath: keyPath), "a new key must not be made for a store that has secrets")
+
+        try "garbage".write(toFile: keyPath, atomically: true, encoding: .utf8)
+        let malformed = try cli.run(["user", "list"])
+        #expect(malformed.status != 0 && malformed.stderr.contains("Base64"))
+
+        try original.write(toFile: keyPath, atomically: true, encoding: .utf8)
+        #expect(try cli.run(["user", "otp", "qr", "alice", "default"]).status == 0)
+    }
+
+    @Test("the key can come from the environment, directly or from a file")
+    func environmentKey() throws {
+        let cli = try CLIHarness()
+        defer { cli.remove() }
+        var random = SystemRandomNumberGenerator()
+        let key = StorageKey.generate(using: &random)
+        let environment = ["PORTCULLIS_STORAGE_ENCRYPTION_KEY": Base64.encode(key.bytes)]
+        #expect(try cli.run(["user", "add", "alice", "--password-stdin"], input: "pw\n", extraEnvironment: environment).status == 0)
+        #expect(try cli.run(["user", "otp", "add", "alice"], extraEnvironment: environment).status == 0)
+        #expect(!FileManager.default.fileExists(atPath: cli.file("portcullis-data/storage.key")))
+        try key.fileText.write(toFile: cli.file("env.key"), atomically: true, encoding: .utf8)
+        let fromFile = try cli.run(["user", "otp", "qr", "alice", "default"], extraEnvironment: ["PORTCULLIS_STORAGE_ENCRYPTION_KEY_FILE": cli.file("env.key")])
+        #expect(fromFile.status == 0, "\(fromFile.stderr)")
+        let without = try cli.run(["user", "list"])
+        #expect(without.status != 0)
+    }
+
+    @Test("rotate-key re-encrypts every secret under a new key file; the old key no longer opens the data")
+    func rotation() throws {
+        let cli = try CLIHarness()
+        defer { cli.remove() }
+        let secret = try Self.enrol(cli)
+        #expect(try cli.run(["user", "otp", "add", "alice", "--label", "second"]).status == 0)
+        let keyPath = cli.file("portcullis-data/storage.key")
+        let oldKey = try String(contentsOfFile: keyPath, encoding: .utf8)
+        let oldCiphertext = try cli.sql("SELECT hex(sealed_secret) FROM otp_devices ORDER BY id")
+
+        let rotated = try cli.run(["storage", "rotate-key"])
+        #expect(rotated.status == 0, "\(rotated.combined)")
+        #expect(rotated.stdout.contains("Re-encrypted 2 secrets"))
+        let newKey = try String(contentsOfFile: keyPath, encoding: .utf8)
+        #expect(newKey != oldKey)
+        #expect(!FileManager.default.fileExists(atPath: keyPath + ".new"))
+        #expect(try cli.sql("SELECT hex(sealed_secret) FROM otp_devices ORDER BY id") != oldCiphertext)
+
+        let shown = try cli.run(["user", "otp", "qr", "alice", "default", "--json"])
+        #expect(shown.stdout.contains(secret))
+
+        try oldKey.write(toFile: keyPath, atomically: true, encoding: .utf8)
+        #expect(try cli.run(["user", "otp", "qr", "alice", "default"]).status != 0)
+    }
+
+    @Test("an interrupted rotation is finished at the next start when the new key is already in use")
+    func interruptedRotation() throws {
+        let cli = try CLIHarness()
+        defer { cli.remove() }
+        let secret = try Self.enrol(cli)
+        let keyPath = cli.file("portcullis-data/storage.key")
+        let oldKey = try String(contentsOfFile: keyPath, encoding: .utf8)
+        // Rotate, then put the old key back and the new one beside it: as if the process died before the rename.
+        #expect(try cli.run(["storage", "rotate-key"]).status == 0)
+        let newKey = try String(contentsOfFile: keyPath, encoding: .utf8)
+        try newKey.write(toFile: keyPath + ".new", atomically: true, encoding: .utf8)
+        try oldKey.write(toFile: keyPath, atomically: true, encoding: .utf8)
+
+        let recovered = try cli.run(["user", "otp", "qr", "alice", "default", "--json"])
+        #expect(recovered.status == 0, "\(recovered.combined)")
+        #expect(recovered.stdout.contains(secret))
+        #expect(recovered.stderr.contains("interrupted key rotation"))
+        #expect(try String(contentsOfFile: keyPath, encoding: .utf8) == newKey)
+        #expect(!FileManager.default.fileExists(atPath: keyPath + ".new"))
+    }
+}

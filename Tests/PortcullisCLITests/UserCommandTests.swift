@@ -1,0 +1,102 @@
+import Foundation
+import PortcullisTestSupport
+import Testing
+
+@Suite struct UserCommandTests {
+    @Test("user add, list, show, disable, enable, passwd and remove work, with JSON output")
+    func lifecycle() throws {
+        let cli = try CLIHarness()
+        defer { cli.remove() }
+        let added = try cli.run(["user", "add", "alice", "--display-name", "Alice Liddell", "--email", "alice@example.com",
+                                 "--groups", "admins, dev", "--password-stdin"], input: "first password\n")
+        #expect(added.status == 0, "\(added.combined)")
+        #expect(added.stdout.contains("portcullis user otp add alice"))
+        #expect(added.stderr.contains("storage key"))
+
+        // The data folder is private.
+        let attributes = try FileManager.default.attributesOfItem(atPath: cli.file("portcullis-data"))
+        #expect((attributes[.posixPermissions] as? Int) == 0o700)
+        let keyAttributes = try FileManager.default.attributesOfItem(atPath: cli.file("portcullis-data/storage.key"))
+        #expect((keyAttributes[.posixPermissions] as? Int) == 0o600)
+
+        let hash = try cli.sql("SELECT password_hash FROM users WHERE name = 'alice'")
+        #expect(hash.hasPrefix("$scrypt$ln=15,r=8,p=1$"))
+        #expect(!hash.contains("first password"))
+
+        let list = try cli.run(["user", "list", "--json"])
+        let users = try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [[String: Any]]
+        #expect(users?.count == 1)
+        #expect(users?.first?["name"] as? String == "alice")
+        #expect(users?.first?["groups"] as? [String] == ["admins", "dev"])
+        #expect(users?.first?["hasPassword"] as? Bool == true)
+        #expect(!list.stdout.contains("scrypt"))
+
+        #expect(try cli.run(["user", "disable", "ALICE"]).status == 0)
+        let shown = try cli.run(["user", "show", "alice", "--json"])
+        let user = try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any]
+        #expect(user?["disabled"] as? Bool == true)
+        #expect(user?["email"] as? String == "alice@example.com")
+        #expect(try cli.run(["user", "enable", "alice"]).status == 0)
+        #expect(try cli.run(["user", "show", "alice"]).stdout.contains("Disabled:     no"))
+
+        #expect(try cli.run(["user", "passwd", "alice", "--password-stdin"], input: "second password\n").status == 0)
+        #expect(try cli.sql("SELECT password_hash FROM users WHERE name = 'alice'") != hash)
+
+        #expect(try cli.run(["user", "remove", "alice"]).status == 0)
+        #expect(try cli.run(["user", "list"]).stdout.contains("No users yet"))
+    }
+
+    @Test("errors name the problem and the fix, exit non-zero, and change nothing")
+    func errors() throws {
+        let cli = try CLIHarness()
+        defer { cli.remove() }
+        try cli.run(["user", "add", "alice", "--password-stdin"], input: "pw\n")
+
+        let duplicate = try cli.run(["user", "add", "Alice", "--password-stdin"], input: "pw\n")
+        #expect(duplicate.status != 0)
+        #expect(duplicate.stderr.contains("exists already"))
+
+        let unknown = try cli.run(["user", "show", "bob"])
+        #expect(unknown.status != 0)
+        #expect(unknown.stderr.contains("No user 'bob'") && unknown.stderr.contains("portcullis user list"))
+
+        let badName = try cli.run(["user", "add", "bad name", "--password-stdin"], input: "pw\n")
+        #expect(badName.status != 0)
+        #expect(badName.stderr.contains("not allowed"))
+
+        // No terminal and no --password-stdin: refused, with the way to do it.
+        let noTTY = try cli.run(["user", "add", "carol"])
+        #expect(noTTY.status != 0)
+        #expect(noTTY.stderr.contains("--password-stdin"))
+        let empty = try cli.run(["user", "add", "carol", "--password-stdin"], input: "")
+        #expect(empty.status != 0)
+
+        // A password is never accepted as an argument.
+        let inArgv = try cli.run(["user", "add", "carol", "--password", "secret"])
+        #expect(inArgv.status != 0)
+
+        #expect(try cli.sql("SELECT name FROM users").trimmingCharacters(in: .whitespacesAndNewlines) == "alice")
+    }
+
+    @Test("hash-password prints a default-format hash of the password on standard input")
+    func hashPassword() throws {
+        let cli = try CLIHarness()
+        defer { cli.remove() }
+        let output = try cli.run(["hash-password", "--password-stdin"], input: "hunter2\n")
+        #expect(output.status == 0)
+        let hash = output.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(hash.hasPrefix("$scrypt$ln=15,r=8,p=1$"))
+        #expect(hash.split(separator: "$").count == 4)
+        #expect(try cli.run(["hash-password", "--password-stdin"], input: "hunter2\n").stdout != output.stdout)
+    }
+
+    @Test("--help teaches: subcommands and examples are listed")
+    func help() throws {
+        let cli = try CLIHarness()
+        defer { cli.remove() }
+        let root = try cli.run(["--help"])
+        #expect(root.stdout.contains("user") && root.stdout.contains("hash-password") && root.stdout.contains("storage"))
+        let add = try cli.run(["user", "otp", "add", "--help"])
+        #expect(add.stdout.contains("--secret") && add.stdout.contains("portcullis user otp add alice"))
+    }
+}

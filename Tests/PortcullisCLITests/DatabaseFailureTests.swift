@@ -59,6 +59,24 @@ import Testing
         #expect(try String(contentsOfFile: cli.file("portcullis-data/portcullis.sqlite3"), encoding: .utf8) == text)
     }
 
+    @Test("a database from a newer Portcullis is refused, and the WAL, foreign keys and schema version are in place")
+    func schema() throws {
+        let cli = try CLIHarness()
+        defer { cli.remove() }
+        #expect(try cli.run(["user", "add", "alice", "--password-stdin"], input: "pw\n").status == 0)
+        #expect(try cli.sql("PRAGMA journal_mode").trimmingCharacters(in: .whitespacesAndNewlines) == "wal")
+        #expect(try cli.sql("SELECT MAX(version) FROM schema_migrations").trimmingCharacters(in: .whitespacesAndNewlines) == "1")
+        // Deleting a user removes their devices (foreign keys are enforced).
+        #expect(try cli.run(["user", "otp", "add", "alice"]).status == 0)
+        #expect(try cli.run(["user", "remove", "alice"]).status == 0)
+        #expect(try cli.sql("SELECT COUNT(*) FROM otp_devices").trimmingCharacters(in: .whitespacesAndNewlines) == "0")
+
+        _ = try cli.sql("INSERT INTO schema_migrations (version, applied_at) VALUES (99, 0)")
+        let newer = try cli.run(["user", "list"])
+        #expect(newer.status != 0)
+        #expect(newer.stderr.contains("schema version 99") && newer.stderr.contains("Upgrade Portcullis"))
+    }
+
     @Test("a database locked by another process is reported after the busy timeout")
     func locked() throws {
         let cli = try CLIHarness()

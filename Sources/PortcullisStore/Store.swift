@@ -41,7 +41,7 @@ public protocol SecretStore: Sendable {
 }
 
 /// Everything Portcullis keeps. Each backend (SQLite, PostgreSQL) passes the same contract tests.
-public protocol Store: UserStore, OTPDeviceStore, SecretStore {
+public protocol Store: UserStore, OTPDeviceStore, SecretStore, SessionStore {
     /// Answers when the store is reachable (for health checks).
     func ping() async throws
     /// Closes connections; the store is unusable afterwards.

@@ -1,7 +1,18 @@
 /// Portcullis's settings, read from YAML and environment variables by ``ConfigurationLoader``.
 ///
-/// Every key has a default, so an empty configuration is valid: data lives in `./portcullis-data/`.
+/// Every key has a default, so an empty configuration is valid: data lives in `./portcullis-data/`
+/// and the server listens on `127.0.0.1:9091`.
 public struct Configuration: Sendable, Equatable {
+    // MARK: server
+
+    /// `server.listen`: host and port to listen on.
+    public var listenHost: String = "127.0.0.1"
+    public var listenPort: Int = 9091
+    /// `server.trusted_proxies`: peers whose `X-Forwarded-For` is believed. Loopback by default.
+    public var trustedProxies: [CIDR] = [CIDR("127.0.0.1/32")!, CIDR("::1/128")!]
+
+    // MARK: storage
+
     /// `storage.sqlite.path`: the SQLite database file.
     public var sqlitePath: String = "portcullis-data/portcullis.sqlite3"
     /// `storage.encryption_key_file`: the file holding the key OTP secrets are encrypted with.
@@ -10,6 +21,34 @@ public struct Configuration: Sendable, Equatable {
     public var encryptionKeyFile: String?
     /// `storage.encryption_key`: the key itself (from the environment or `..._FILE`; never put it in the YAML file).
     public var encryptionKey: String?
+
+    // MARK: session
+
+    /// `session.cookies`: one entry per root domain.
+    public var sessionCookies: [SessionCookieConfiguration] = []
+    /// `session.inactivity`: seconds without a request after which a session ends.
+    public var sessionInactivity: Int64 = 3600
+    /// `session.expiration`: seconds after login after which a session ends, whatever its activity.
+    public var sessionExpiration: Int64 = 12 * 3600
+    /// `session.remember_me`: the lifetime when "remember me" is ticked; 0 hides the box.
+    public var sessionRememberMe: Int64 = 30 * 86_400
+    /// `session.ip_binding`: whether a session only works from the address it was made from.
+    public var sessionIPBinding: IPBinding = .off
+
+    // MARK: auth
+
+    /// `auth.mode`: what a login asks for.
+    public var authMode: AuthMode = .passwordAndOTP
+
+    // MARK: portal
+
+    /// `portal.title`: the heading and title of the login page.
+    public var portalTitle: String = "Portcullis"
+    /// `portal.logo_file`: a PNG or SVG (at most 64 KiB) shown above the form.
+    public var portalLogoFile: String?
+
+    // MARK: totp, hotp
+
     /// `totp.issuer`: the name authenticator apps show above the code.
     public var totpIssuer: String = "Portcullis"
     /// `totp.skew`: steps accepted either side of the current one.
@@ -34,5 +73,68 @@ public struct Configuration: Sendable, Equatable {
     public var dataDirectory: String {
         let directory = sqlitePath.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
         return directory.isEmpty ? (sqlitePath.hasPrefix("/") ? "/" : ".") : directory
+    }
+
+    /// The cookie settings in force: the configured ones, or, with none configured, one for trying
+    /// Portcullis on this machine (`localhost`, plain HTTP, portal at the listen address).
+    public var effectiveSessionCookies: [SessionCookieConfiguration] {
+        if !sessionCookies.isEmpty { return sessionCookies }
+        return [SessionCookieConfiguration(domain: "localhost", portalURL: "http://localhost:\(listenPort)", secure: false)]
+    }
+}
+
+/// How a session is tied to the client's address.
+public enum IPBinding: String, Sendable, CaseIterable {
+    /// Not tied.
+    case off
+    /// Only the exact address it was made from.
+    case exact
+    /// The same /24 (IPv4) or /64 (IPv6) network.
+    case prefix
+}
+
+/// What the login form asks for.
+public enum AuthMode: String, Sendable, CaseIterable {
+    /// Username, password and code.
+    case passwordAndOTP = "password_and_otp"
+    /// A code only (and the username when there is more than one user), as the single-secret seeds do.
+    case otpOnly = "otp_only"
+}
+
+/// One `session.cookies` entry: a root domain, where its login page is, and how its cookie is set.
+public struct SessionCookieConfiguration: Sendable, Equatable {
+    /// The domain the cookie is valid for, with its subdomains (`example.com`).
+    public var domain: String
+    /// The portal's base URL (`https://auth.example.com`); the login page is `<portal_url>/login`.
+    public var portalURL: String
+    /// The cookie's name.
+    public var name: String
+    public var path: String
+    public var sameSite: SameSite
+    public var secure: Bool
+    /// Where to go after login when no valid `rd` was given; the domain's root by default.
+    public var defaultRedirectURL: String?
+
+    public enum SameSite: String, Sendable, CaseIterable {
+        case lax = "Lax", strict = "Strict", none = "None"
+    }
+
+    public init(domain: String, portalURL: String, name: String = "portcullis_session", path: String = "/",
+                sameSite: SameSite = .lax, secure: Bool = true, defaultRedirectURL: String? = nil) {
+        self.domain = domain
+        self.portalURL = portalURL
+        self.name = name
+        self.path = path
+        self.sameSite = sameSite
+        self.secure = secure
+        self.defaultRedirectURL = defaultRedirectURL
+    }
+
+    /// The portal URL without a trailing slash.
+    public var portalBase: String { portalURL.hasSuffix("/") ? String(portalURL.dropLast()) : portalURL }
+
+    /// Where to go after login when `rd` is missing or refused.
+    public var fallbackRedirect: String {
+        defaultRedirectURL ?? ((secure ? "https://" : "http://") + domain + "/")
     }
 }

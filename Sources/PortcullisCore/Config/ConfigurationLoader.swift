@@ -3,74 +3,16 @@ import Yams
 /// Reads a ``Configuration`` from YAML text and environment variables, reporting every problem at once.
 ///
 /// Each key path has an environment name: `PORTCULLIS_` and the path in upper case with `_`
-/// (`storage.sqlite.path` → `PORTCULLIS_STORAGE_SQLITE_PATH`). Environment values win over the file.
-/// Secret keys may also be read from a file named by `..._FILE`.
+/// (`storage.sqlite.path` → `PORTCULLIS_STORAGE_SQLITE_PATH`; list entries take their index:
+/// `session.cookies.0.domain` → `PORTCULLIS_SESSION_COOKIES_0_DOMAIN`). Environment values win over
+/// the file. Any value may also be read from a file named by `..._FILE`. Lists of values
+/// (`server.trusted_proxies`) are written as YAML lists, or comma-separated in the environment.
 ///
 /// ```swift
 /// let configuration = try ConfigurationLoader.load(yaml: text, environment: ProcessInfo.processInfo.environment,
 ///                                                  readFile: { try String(contentsOfFile: $0, encoding: .utf8) })
 /// ```
 public enum ConfigurationLoader {
-    /// A known key: its dotted path and how to apply a text value to the configuration.
-    struct Key: Sendable {
-        let path: String
-        let allowed: String
-        let isSecret: Bool
-        let apply: @Sendable (inout Configuration, String) -> Bool
-    }
-
-    static let keys: [Key] = [
-        Key(path: "storage.sqlite.path", allowed: "a file path", isSecret: false) { config, value in
-            guard !value.isEmpty else { return false }
-            config.sqlitePath = value
-            return true
-        },
-        Key(path: "storage.encryption_key_file", allowed: "a file path", isSecret: false) { config, value in
-            guard !value.isEmpty else { return false }
-            config.encryptionKeyFile = value
-            return true
-        },
-        Key(path: "storage.encryption_key", allowed: "32 bytes as Base64 or hex", isSecret: true) { config, value in
-            config.encryptionKey = value
-            return !value.isEmpty
-        },
-        Key(path: "totp.issuer", allowed: "1 to 64 characters without ':'", isSecret: false) { config, value in
-            guard !value.isEmpty, value.count <= 64, !value.contains(":") else { return false }
-            config.totpIssuer = value
-            return true
-        },
-        Key(path: "totp.skew", allowed: "a whole number from 0 to 10", isSecret: false) { config, value in
-            guard let number = Int(value), (0...10).contains(number) else { return false }
-            config.totpSkew = number
-            return true
-        },
-        Key(path: "totp.algorithm", allowed: "sha1, sha256 or sha512", isSecret: false) { config, value in
-            guard let algorithm = OTPAlgorithm(rawValue: value.lowercased()) else { return false }
-            config.totpAlgorithm = algorithm
-            return true
-        },
-        Key(path: "totp.digits", allowed: "6 to 10", isSecret: false) { config, value in
-            guard let number = Int(value), OTPParameters.allowedDigits.contains(number) else { return false }
-            config.totpDigits = number
-            return true
-        },
-        Key(path: "totp.period", allowed: "1 to 86400 seconds", isSecret: false) { config, value in
-            guard let number = Int(value), (1...OTPParameters.maximumPeriod).contains(number) else { return false }
-            config.totpPeriod = number
-            return true
-        },
-        Key(path: "hotp.look_ahead", allowed: "a whole number from 0 to 100", isSecret: false) { config, value in
-            guard let number = Int(value), (0...100).contains(number) else { return false }
-            config.hotpLookAhead = number
-            return true
-        },
-    ]
-
-    /// The environment variable that overrides a key path.
-    public static func environmentName(for path: String) -> String {
-        "PORTCULLIS_" + path.uppercased().replacingDots()
-    }
-
     /// Reads the configuration.
     /// - Parameters:
     ///   - yaml: the file's text, or nil when there is no file.
@@ -89,11 +31,12 @@ public enum ConfigurationLoader {
 
         if let yaml, !yaml.trimmingASCIIWhitespace().isEmpty {
             do {
-                guard let root = try Yams.load(yaml: yaml) else { throw CoreError(.invalidConfiguration, "empty") }
-                guard let mapping = root as? [String: Any] else {
-                    throw CoreError(.invalidConfiguration, "\(source): the top level must be a mapping of keys (like `storage:`).")
+                if let root = try Yams.load(yaml: yaml) {
+                    guard let mapping = root as? [String: Any] else {
+                        throw CoreError(.invalidConfiguration, "\(source): the top level must be a mapping of keys (like `storage:`).")
+                    }
+                    flatten(mapping, prefix: "", into: &values, problems: &problems, source: source)
                 }
-                flatten(mapping, prefix: "", into: &values, problems: &problems, source: source)
             } catch let error as CoreError {
                 problems.append(error.message)
             } catch {
@@ -101,39 +44,50 @@ public enum ConfigurationLoader {
             }
         }
 
-        for key in keys {
-            let name = environmentName(for: key.path)
-            if let value = environment[name] {
-                values[key.path] = (value, "environment variable \(name)")
-            } else if let file = environment[name + "_FILE"] {
+        for (name, value) in environment where name.hasPrefix("PORTCULLIS_") {
+            var variable = name
+            var text = value
+            var origin = "environment variable \(name)"
+            if name.hasSuffix("_FILE"), ConfigurationKeys.path(forEnvironmentName: String(name.dropLast(5))) != nil {
+                variable = String(name.dropLast(5))
+                guard environment[variable] == nil else { continue }  // the direct value wins
                 do {
-                    values[key.path] = (try readFile(file).trimmingASCIIWhitespace(), "file \(file) (from \(name)_FILE)")
+                    text = try readFile(value).trimmingASCIIWhitespace()
                 } catch {
-                    problems.append("\(name)_FILE names \(file), which cannot be read: \(error)")
+                    problems.append("\(name) names \(value), which cannot be read: \(error)")
+                    continue
                 }
+                origin = "file \(value) (from \(name))"
             }
+            guard let path = ConfigurationKeys.path(forEnvironmentName: variable) else { continue }
+            values[path] = (text, origin)
         }
 
         var configuration = Configuration()
         for (path, entry) in values.sorted(by: { $0.key < $1.key }) {
-            guard let key = keys.first(where: { $0.path == path }) else {
-                let known = keys.map(\.path).filter { !$0.hasSuffix("encryption_key") }.joined(separator: ", ")
-                problems.append("\(path) (in \(entry.origin)) is not a known key. Known keys: \(known).")
+            guard let (key, index) = ConfigurationKeys.key(for: path) else {
+                problems.append("\(path) (in \(entry.origin)) is not a known key. Known keys: \(ConfigurationKeys.documentedPaths.joined(separator: ", ")).")
                 continue
             }
-            if key.isSecret, entry.origin.hasPrefix(source) {
+            if key.isSecret, entry.origin == source {
                 problems.append("\(path) must not be written in \(source); set \(environmentName(for: path)) or \(environmentName(for: path))_FILE instead.")
                 continue
             }
-            if !key.apply(&configuration, entry.value) {
+            if !key.apply(&configuration, entry.value, index ?? 0) {
                 let shown = key.isSecret ? "(hidden)" : "'\(entry.value)'"
                 problems.append("\(path) is \(shown) (from \(entry.origin)); allowed: \(key.allowed).")
             }
         }
+        problems += ConfigurationKeys.crossCheck(configuration)
         guard problems.isEmpty else {
             throw CoreError(.invalidConfiguration, problems.joined(separator: "\n"))
         }
         return configuration
+    }
+
+    /// The environment variable that overrides a key path.
+    public static func environmentName(for path: String) -> String {
+        "PORTCULLIS_" + String(path.uppercased().map { $0 == "." ? "_" : $0 })
     }
 
     private static func flatten(
@@ -142,26 +96,35 @@ public enum ConfigurationLoader {
     ) {
         for (name, value) in mapping {
             let path = prefix.isEmpty ? name : prefix + "." + name
-            switch value {
-            case let nested as [String: Any]:
+            if let nested = value as? [String: Any] {
                 flatten(nested, prefix: path, into: &values, problems: &problems, source: source)
-            case let text as String:
+            } else if let list = value as? [Any] {
+                if list.allSatisfy({ $0 is [String: Any] }) && !list.isEmpty {
+                    for (index, element) in list.enumerated() {
+                        flatten(element as! [String: Any], prefix: "\(path).\(index)", into: &values, problems: &problems, source: source)
+                    }
+                } else if let scalars = list.map(scalarText) as? [String] {
+                    values[path] = (scalars.joined(separator: ","), source)
+                } else {
+                    problems.append("\(path) in \(source) is a list of mixed kinds; give a list of values or a list of mappings.")
+                }
+            } else if let text = scalarText(value) {
                 values[path] = (text, source)
-            case let number as Int:
-                values[path] = (String(number), source)
-            case let flag as Bool:
-                values[path] = (String(flag), source)
-            case let number as Double:
-                values[path] = (String(number), source)
-            default:
+            } else if "\(type(of: value))".contains("Null") {
+                problems.append("\(path) in \(source) has no value; give one or remove the key.")
+            } else {
                 problems.append("\(path) in \(source) has a value of a kind that is not allowed here (\(type(of: value))).")
             }
         }
     }
-}
 
-extension String {
-    func replacingDots() -> String {
-        String(map { $0 == "." ? "_" : $0 })
+    private static func scalarText(_ value: Any) -> String? {
+        switch value {
+        case let text as String: text
+        case let flag as Bool: String(flag)
+        case let number as Int: String(number)
+        case let number as Double: String(number)
+        default: nil
+        }
     }
 }

@@ -36,6 +36,23 @@ enum SQLiteMigrations {
             "CREATE INDEX otp_devices_user ON otp_devices(user_id)",
             "CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL)",
         ]),
+        (2, [
+            """
+            CREATE TABLE sessions (
+                id_hash BLOB PRIMARY KEY,
+                user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                created_at INTEGER NOT NULL,
+                last_activity INTEGER NOT NULL,
+                expires_at INTEGER NOT NULL,
+                client_ip TEXT NOT NULL,
+                auth_level INTEGER NOT NULL,
+                remember_me INTEGER NOT NULL,
+                cookie_domain TEXT NOT NULL
+            )
+            """,
+            "CREATE INDEX sessions_user ON sessions(user_id)",
+            "INSERT OR IGNORE INTO meta (key, value) VALUES ('change_generation', 0)",
+        ]),
     ]
 
     static var latestVersion: Int { steps.last?.version ?? 0 }

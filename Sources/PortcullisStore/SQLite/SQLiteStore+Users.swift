@@ -33,7 +33,7 @@ extension SQLiteStore {
 
     public func updateUser(_ user: UserRecord) async throws {
         try UserFieldRules.validate(user)
-        try await exclusive("update user") { connection in
+        try await transaction("update user") { connection in
             let rows: [SQLiteRow]
             do {
                 rows = try await connection.query(
@@ -45,13 +45,15 @@ extension SQLiteStore {
                 throw StoreError(.duplicate, "A user named '\(user.name)' exists already (names ignore case).")
             }
             guard !rows.isEmpty else { throw StoreError(.notFound, "No user '\(user.name)' exists; see: portcullis user list") }
+            _ = try await connection.query(Self.bumpGeneration)
         }
     }
 
     public func deleteUser(named name: String) async throws {
-        try await exclusive("remove user") { connection in
+        try await transaction("remove user") { connection in
             let rows = try await connection.query("DELETE FROM users WHERE name = ? RETURNING id", [.text(name)])
             guard !rows.isEmpty else { throw StoreError(.notFound, "No user '\(name)' exists; see: portcullis user list") }
+            _ = try await connection.query(Self.bumpGeneration)
         }
     }
 

@@ -1,0 +1,247 @@
+/// The known configuration keys: their paths, what they allow, and how they set a ``Configuration``.
+enum ConfigurationKeys {
+    struct Key: Sendable {
+        /// The dotted path; `*` stands for a list index.
+        let path: String
+        let allowed: String
+        var isSecret = false
+        /// Sets the value; the Int is the list index for `*` paths. Returns false when the value is not allowed.
+        let apply: @Sendable (inout Configuration, String, Int) -> Bool
+    }
+
+    static let all: [Key] = [
+        Key(path: "server.listen", allowed: "host:port, such as 127.0.0.1:9091 or [::1]:9091") { config, value, _ in
+            guard let (host, port) = parseListen(value) else { return false }
+            config.listenHost = host
+            config.listenPort = port
+            return true
+        },
+        Key(path: "server.trusted_proxies", allowed: "a list of CIDR ranges such as 10.0.0.0/8 or 127.0.0.1") { config, value, _ in
+            let parts = value.split(separator: ",").map { $0.trimmingASCIIWhitespace() }.filter { !$0.isEmpty }
+            let ranges = parts.compactMap(CIDR.init)
+            guard ranges.count == parts.count else { return false }
+            config.trustedProxies = ranges
+            return true
+        },
+        Key(path: "storage.sqlite.path", allowed: "a file path") { config, value, _ in
+            guard !value.isEmpty else { return false }
+            config.sqlitePath = value
+            return true
+        },
+        Key(path: "storage.encryption_key_file", allowed: "a file path") { config, value, _ in
+            guard !value.isEmpty else { return false }
+            config.encryptionKeyFile = value
+            return true
+        },
+        Key(path: "storage.encryption_key", allowed: "32 bytes as Base64 or hex", isSecret: true) { config, value, _ in
+            config.encryptionKey = value
+            return !value.isEmpty
+        },
+        Key(path: "session.cookies.*.domain", allowed: "a domain name such as example.com") { config, value, index in
+            let domain = value.lowercased().hasPrefix(".") ? String(value.lowercased().dropFirst()) : value.lowercased()
+            guard RedirectValidator.isHostName(Substring(domain)) else { return false }
+            updateCookie(&config, index) { $0.domain = domain }
+            return true
+        },
+        Key(path: "session.cookies.*.portal_url", allowed: "an http(s) URL such as https://auth.example.com") { config, value, index in
+            guard RedirectValidator.host(ofSafeURL: value) != nil, !value.contains("?"), !value.contains("#") else { return false }
+            updateCookie(&config, index) { $0.portalURL = value }
+            return true
+        },
+        Key(path: "session.cookies.*.name", allowed: "1 to 64 letters, digits, '_' or '-'") { config, value, index in
+            guard !value.isEmpty, value.count <= 64, value.allSatisfy({ $0.isASCIILetterOrDigit || $0 == "_" || $0 == "-" }) else { return false }
+            updateCookie(&config, index) { $0.name = value }
+            return true
+        },
+        Key(path: "session.cookies.*.path", allowed: "a path starting with /, without ; or spaces") { config, value, index in
+            guard value.hasPrefix("/"), value.count <= 256, !value.contains(";"), value.allSatisfy({ $0.isASCII && !$0.isWhitespace }) else { return false }
+            updateCookie(&config, index) { $0.path = value }
+            return true
+        },
+        Key(path: "session.cookies.*.same_site", allowed: "lax, strict or none") { config, value, index in
+            guard let sameSite = SessionCookieConfiguration.SameSite.allCases.first(where: { $0.rawValue.lowercased() == value.lowercased() }) else { return false }
+            updateCookie(&config, index) { $0.sameSite = sameSite }
+            return true
+        },
+        Key(path: "session.cookies.*.secure", allowed: "true or false") { config, value, index in
+            guard let flag = Bool(value.lowercased()) else { return false }
+            updateCookie(&config, index) { $0.secure = flag }
+            return true
+        },
+        Key(path: "session.cookies.*.default_redirect_url", allowed: "an http(s) URL on the cookie's domain") { config, value, index in
+            guard RedirectValidator.host(ofSafeURL: value) != nil else { return false }
+            updateCookie(&config, index) { $0.defaultRedirectURL = value }
+            return true
+        },
+        Key(path: "session.inactivity", allowed: "a duration from 1m to 30d, such as 90s, 15m, 12h") { config, value, _ in
+            guard let seconds = DurationParser.seconds(value), (60...2_592_000).contains(seconds) else { return false }
+            config.sessionInactivity = seconds
+            return true
+        },
+        Key(path: "session.expiration", allowed: "a duration from 1m to 365d") { config, value, _ in
+            guard let seconds = DurationParser.seconds(value), (60...31_536_000).contains(seconds) else { return false }
+            config.sessionExpiration = seconds
+            return true
+        },
+        Key(path: "session.remember_me", allowed: "a duration up to 365d, or 0 (or off) to hide \"remember me\"") { config, value, _ in
+            if value.lowercased() == "off" || value.lowercased() == "false" {
+                config.sessionRememberMe = 0
+                return true
+            }
+            guard let seconds = DurationParser.seconds(value), (0...31_536_000).contains(seconds) else { return false }
+            config.sessionRememberMe = seconds
+            return true
+        },
+        Key(path: "session.ip_binding", allowed: "off, exact or prefix") { config, value, _ in
+            guard let binding = IPBinding(rawValue: value.lowercased()) else { return false }
+            config.sessionIPBinding = binding
+            return true
+        },
+        Key(path: "auth.mode", allowed: "password_and_otp or otp_only") { config, value, _ in
+            guard let mode = AuthMode(rawValue: value.lowercased()) else { return false }
+            config.authMode = mode
+            return true
+        },
+        Key(path: "portal.title", allowed: "1 to 80 characters") { config, value, _ in
+            guard !value.isEmpty, value.count <= 80, !value.contains(where: \.isNewline) else { return false }
+            config.portalTitle = value
+            return true
+        },
+        Key(path: "portal.logo_file", allowed: "a path to a .png or .svg file") { config, value, _ in
+            let lowered = value.lowercased()
+            guard lowered.hasSuffix(".png") || lowered.hasSuffix(".svg") else { return false }
+            config.portalLogoFile = value
+            return true
+        },
+        Key(path: "totp.issuer", allowed: "1 to 64 characters without ':'") { config, value, _ in
+            guard !value.isEmpty, value.count <= 64, !value.contains(":") else { return false }
+            config.totpIssuer = value
+            return true
+        },
+        Key(path: "totp.skew", allowed: "a whole number from 0 to 10") { config, value, _ in
+            guard let number = Int(value), (0...10).contains(number) else { return false }
+            config.totpSkew = number
+            return true
+        },
+        Key(path: "totp.algorithm", allowed: "sha1, sha256 or sha512") { config, value, _ in
+            guard let algorithm = OTPAlgorithm(rawValue: value.lowercased()) else { return false }
+            config.totpAlgorithm = algorithm
+            return true
+        },
+        Key(path: "totp.digits", allowed: "6 to 10") { config, value, _ in
+            guard let number = Int(value), OTPParameters.allowedDigits.contains(number) else { return false }
+            config.totpDigits = number
+            return true
+        },
+        Key(path: "totp.period", allowed: "1 to 86400 seconds") { config, value, _ in
+            guard let number = Int(value), (1...OTPParameters.maximumPeriod).contains(number) else { return false }
+            config.totpPeriod = number
+            return true
+        },
+        Key(path: "hotp.look_ahead", allowed: "a whole number from 0 to 100") { config, value, _ in
+            guard let number = Int(value), (0...100).contains(number) else { return false }
+            config.hotpLookAhead = number
+            return true
+        },
+    ]
+
+    /// The paths shown in "known keys" messages (secrets left out).
+    static var documentedPaths: [String] {
+        all.filter { !$0.isSecret }.map { $0.path.replacing(".*.", with: "[].") }
+    }
+
+    /// The key for a concrete path, with its list index.
+    static func key(for path: String) -> (Key, Int?)? {
+        let parts = path.split(separator: ".", omittingEmptySubsequences: false)
+        for key in all {
+            let pattern = key.path.split(separator: ".")
+            guard pattern.count == parts.count else { continue }
+            var index: Int?
+            let matches = zip(pattern, parts).allSatisfy { expected, actual in
+                if expected == "*" {
+                    guard let number = Int(actual), (0..<16).contains(number) else { return false }
+                    index = number
+                    return true
+                }
+                return expected == actual
+            }
+            if matches { return (key, index) }
+        }
+        return nil
+    }
+
+    /// The key path an environment variable names (`PORTCULLIS_SESSION_COOKIES_0_DOMAIN` → `session.cookies.0.domain`).
+    static func path(forEnvironmentName name: String) -> String? {
+        for key in all {
+            let pattern = ConfigurationLoader.environmentName(for: key.path)
+            if !key.path.contains("*") {
+                if pattern == name { return key.path }
+                continue
+            }
+            let pieces = pattern.split(separator: "*", omittingEmptySubsequences: false).map(String.init)
+            guard pieces.count == 2, name.hasPrefix(pieces[0]), name.hasSuffix(pieces[1]),
+                  name.count > pieces[0].count + pieces[1].count else { continue }
+            let middle = name.dropFirst(pieces[0].count).dropLast(pieces[1].count)
+            guard let index = Int(middle), index >= 0, middle.allSatisfy(\.isASCIIDigit) else { continue }
+            return key.path.replacing("*", with: String(index))
+        }
+        return nil
+    }
+
+    /// Checks that need several keys at once.
+    static func crossCheck(_ configuration: Configuration) -> [String] {
+        var problems: [String] = []
+        for (index, cookie) in configuration.sessionCookies.enumerated() {
+            let prefix = "session.cookies.\(index)"
+            guard !cookie.domain.isEmpty else {
+                problems.append("\(prefix).domain is missing; every session.cookies entry needs a domain.")
+                continue
+            }
+            guard !cookie.portalURL.isEmpty, let portalHost = RedirectValidator.host(ofSafeURL: cookie.portalURL) else {
+                problems.append("\(prefix).portal_url is missing; give the address of the login portal, such as https://auth.\(cookie.domain).")
+                continue
+            }
+            if RedirectValidator(cookieDomains: [cookie.domain]).cookieDomain(for: portalHost) == nil {
+                problems.append("\(prefix).portal_url is '\(cookie.portalURL)', whose host is not \(cookie.domain) or under it; the session cookie would not reach it.")
+            }
+            if cookie.secure, cookie.portalURL.lowercased().hasPrefix("http://") {
+                problems.append("\(prefix).secure is true but portal_url is plain http ('\(cookie.portalURL)'); browsers drop Secure cookies there. Use https, or set secure: false for local tests only.")
+            }
+            if cookie.sameSite == .none, !cookie.secure {
+                problems.append("\(prefix).same_site is none, which browsers only accept with secure: true.")
+            }
+            if let target = cookie.defaultRedirectURL, RedirectValidator(cookieDomains: [cookie.domain]).validate(target) == nil {
+                problems.append("\(prefix).default_redirect_url is '\(target)', which is not on \(cookie.domain).")
+            }
+            for other in configuration.sessionCookies[..<index] where other.domain == cookie.domain {
+                problems.append("\(prefix).domain '\(cookie.domain)' is listed twice.")
+                _ = other
+            }
+        }
+        if configuration.sessionRememberMe > 0, configuration.sessionRememberMe < configuration.sessionExpiration {
+            problems.append("session.remember_me (\(configuration.sessionRememberMe) s) is shorter than session.expiration (\(configuration.sessionExpiration) s); make it longer, or 0 to turn it off.")
+        }
+        if configuration.sessionInactivity > configuration.sessionExpiration {
+            problems.append("session.inactivity (\(configuration.sessionInactivity) s) is longer than session.expiration (\(configuration.sessionExpiration) s).")
+        }
+        return problems
+    }
+
+    /// Changes `session.cookies[index]`, adding empty entries up to it as needed.
+    static func updateCookie(_ configuration: inout Configuration, _ index: Int, _ change: (inout SessionCookieConfiguration) -> Void) {
+        while configuration.sessionCookies.count <= index {
+            configuration.sessionCookies.append(SessionCookieConfiguration(domain: "", portalURL: ""))
+        }
+        change(&configuration.sessionCookies[index])
+    }
+
+    /// Parses `host:port` or `[v6]:port`.
+    static func parseListen(_ value: String) -> (String, Int)? {
+        guard let colon = value.lastIndex(of: ":") else { return nil }
+        var host = String(value[..<colon])
+        guard let port = Int(value[value.index(after: colon)...]), (1...65_535).contains(port) else { return nil }
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard IPAddress(host) != nil || host == "localhost" || host == "0.0.0.0" else { return nil }
+        return (host, port)
+    }
+}

@@ -1,0 +1,107 @@
+import SQLiteNIO
+
+extension SQLiteStore {
+    static let bumpGeneration = "UPDATE meta SET value = value + 1 WHERE key = 'change_generation'"
+
+    public func createSession(_ session: SessionRecord) async throws {
+        try await exclusive("create a session") { connection in
+            _ = try await connection.query(
+                """
+                INSERT INTO sessions (id_hash, user_id, created_at, last_activity, expires_at, client_ip, auth_level, remember_me, cookie_domain)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+                [.bytes(session.idHash), .int64(session.userID), .int64(session.createdAt), .int64(session.lastActivity),
+                 .int64(session.expiresAt), .text(session.clientIP), .integer(session.authLevel),
+                 .integer(session.rememberMe ? 1 : 0), .text(session.cookieDomain)]
+            )
+        }
+    }
+
+    public func liveSessions(at unixTime: Int64) async throws -> [(SessionRecord, UserRecord)] {
+        try await exclusive("read sessions") { connection in
+            try await connection.query(
+                """
+                SELECT s.id_hash, s.user_id, s.created_at AS s_created_at, s.last_activity, s.expires_at, s.client_ip,
+                       s.auth_level, s.remember_me, s.cookie_domain, u.*
+                FROM sessions s JOIN users u ON u.id = s.user_id
+                WHERE s.expires_at > ? ORDER BY s.created_at, s.rowid
+                """,
+                [.int64(unixTime)]
+            ).map { row in (Self.session(from: row), Self.user(from: row)) }
+        }
+    }
+
+    public func touchSession(idHash: [UInt8], lastActivity: Int64) async throws {
+        try await exclusive("record session activity") { connection in
+            _ = try await connection.query("UPDATE sessions SET last_activity = MAX(last_activity, ?) WHERE id_hash = ?",
+                                           [.int64(lastActivity), .bytes(idHash)])
+        }
+    }
+
+    public func deleteSession(idHash: [UInt8]) async throws -> Bool {
+        try await transaction("end a session") { connection in
+            let rows = try await connection.query("DELETE FROM sessions WHERE id_hash = ? RETURNING user_id", [.bytes(idHash)])
+            _ = try await connection.query(Self.bumpGeneration)
+            return !rows.isEmpty
+        }
+    }
+
+    public func deleteSession(shortIDPrefix prefix: String) async throws -> Int {
+        let prefix = prefix.lowercased()
+        guard prefix.count >= 6, prefix.count <= 64, prefix.allSatisfy({ $0.isHexDigit }) else {
+            throw StoreError(.invalidInput, "A session id prefix is 6 to 64 hex digits, as `portcullis session list` shows them.")
+        }
+        return try await transaction("end a session") { connection in
+            let matches = try await connection.query("SELECT id_hash FROM sessions WHERE lower(hex(id_hash)) LIKE ?", [.text(prefix + "%")])
+            guard matches.count == 1, let hash = matches[0].column("id_hash")?.bytes else {
+                if matches.isEmpty { throw StoreError(.notFound, "No session id starts with \(prefix); see: portcullis session list") }
+                throw StoreError(.invalidInput, "\(matches.count) sessions start with \(prefix); give more digits.")
+            }
+            _ = try await connection.query("DELETE FROM sessions WHERE id_hash = ?", [.bytes(hash)])
+            _ = try await connection.query(Self.bumpGeneration)
+            return 1
+        }
+    }
+
+    public func deleteSessions(userID: Int64) async throws -> Int {
+        try await transaction("end a user's sessions") { connection in
+            let rows = try await connection.query("DELETE FROM sessions WHERE user_id = ? RETURNING user_id", [.int64(userID)])
+            _ = try await connection.query(Self.bumpGeneration)
+            return rows.count
+        }
+    }
+
+    public func deleteAllSessions() async throws -> Int {
+        try await transaction("end all sessions") { connection in
+            let rows = try await connection.query("DELETE FROM sessions RETURNING user_id")
+            _ = try await connection.query(Self.bumpGeneration)
+            return rows.count
+        }
+    }
+
+    public func purgeExpiredSessions(before unixTime: Int64) async throws -> Int {
+        try await exclusive("remove expired sessions") { connection in
+            try await connection.query("DELETE FROM sessions WHERE expires_at <= ? RETURNING user_id", [.int64(unixTime)]).count
+        }
+    }
+
+    public func changeGeneration() async throws -> Int64 {
+        try await exclusive("read the change generation") { connection in
+            Int64(try await connection.query("SELECT value FROM meta WHERE key = 'change_generation'").first?.column("value")?.integer ?? 0)
+        }
+    }
+
+    static func session(from row: SQLiteRow) -> SessionRecord {
+        SessionRecord(
+            idHash: row.column("id_hash")?.bytes ?? [],
+            userID: Int64(row.column("user_id")?.integer ?? 0),
+            createdAt: Int64(row.column("s_created_at")?.integer ?? 0),
+            lastActivity: Int64(row.column("last_activity")?.integer ?? 0),
+            expiresAt: Int64(row.column("expires_at")?.integer ?? 0),
+            clientIP: row.column("client_ip")?.string ?? "",
+            authLevel: row.column("auth_level")?.integer ?? 0,
+            rememberMe: (row.column("remember_me")?.integer ?? 0) != 0,
+            cookieDomain: row.column("cookie_domain")?.string ?? ""
+        )
+    }
+}

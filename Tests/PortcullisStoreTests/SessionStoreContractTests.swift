@@ -1,0 +1,79 @@
+import PortcullisCore
+import PortcullisStore
+import PortcullisTestSupport
+import Testing
+
+@Suite struct SessionStoreContractTests {
+    static func session(_ byte: UInt8, userID: Int64, expiresAt: Int64 = 10_000, lastActivity: Int64 = 100) -> SessionRecord {
+        SessionRecord(idHash: Array(repeating: byte, count: 32), userID: userID, createdAt: 100, lastActivity: lastActivity,
+                      expiresAt: expiresAt, clientIP: "203.0.113.7", authLevel: 2, rememberMe: false, cookieDomain: "example.com")
+    }
+
+    @Test("sessions are stored by hash, listed while alive with their user, touched, and ended", arguments: StoreBackend.all)
+    func lifecycle(backend: StoreBackend) async throws {
+        try await withStore(backend) { store, _ in
+            let alice = try await store.createUser(UserRecord(name: "alice", groups: ["admins"], createdAt: 1))
+            let bob = try await store.createUser(UserRecord(name: "bob", createdAt: 1))
+            try await store.createSession(Self.session(1, userID: alice.id))
+            try await store.createSession(Self.session(2, userID: alice.id))
+            try await store.createSession(Self.session(3, userID: bob.id))
+            try await store.createSession(Self.session(4, userID: bob.id, expiresAt: 50))
+
+            var live = try await store.liveSessions(at: 60)
+            #expect(live.count == 3)
+            #expect(live[0].0 == Self.session(1, userID: alice.id))
+            #expect(live[0].1.name == "alice" && live[0].1.groups == ["admins"])
+
+            try await store.touchSession(idHash: Array(repeating: 1, count: 32), lastActivity: 500)
+            try await store.touchSession(idHash: Array(repeating: 1, count: 32), lastActivity: 400)  // never goes back
+            live = try await store.liveSessions(at: 60)
+            #expect(live[0].0.lastActivity == 500)
+
+            let before = try await store.changeGeneration()
+            #expect(try await store.deleteSession(idHash: Array(repeating: 2, count: 32)))
+            #expect(try await !store.deleteSession(idHash: Array(repeating: 2, count: 32)))
+            #expect(try await store.changeGeneration() > before)
+
+            #expect(try await store.deleteSessions(userID: bob.id) == 2)
+            #expect(try await store.liveSessions(at: 0).map(\.1.name) == ["alice"])
+            #expect(try await store.purgeExpiredSessions(before: 20_000) == 1)
+            #expect(try await store.liveSessions(at: 0).isEmpty)
+        }
+    }
+
+    @Test("sessions end by id prefix only when it is unambiguous, and all at once", arguments: StoreBackend.all)
+    func revocation(backend: StoreBackend) async throws {
+        try await withStore(backend) { store, _ in
+            let alice = try await store.createUser(UserRecord(name: "alice", createdAt: 1))
+            var first = Self.session(0xAB, userID: alice.id)
+            first.idHash[5] = 0x01
+            var second = Self.session(0xAB, userID: alice.id)
+            second.idHash[5] = 0x02
+            try await store.createSession(first)
+            try await store.createSession(second)
+            #expect(first.shortID == "abababababab".prefix(10) + "01")
+            await #expect(throws: StoreError.self) { _ = try await store.deleteSession(shortIDPrefix: "ababab") }
+            await #expect(throws: StoreError.self) { _ = try await store.deleteSession(shortIDPrefix: "zz") }
+            #expect(try await store.deleteSession(shortIDPrefix: "ABABABABAB01") == 1)
+            #expect(try await store.liveSessions(at: 0).map(\.0) == [second])
+            await #expect(throws: StoreError.self) { _ = try await store.deleteSession(shortIDPrefix: "ababababab01") }
+            #expect(try await store.deleteAllSessions() == 1)
+        }
+    }
+
+    @Test("user changes and deletions bump the change generation; deleting a user ends their sessions", arguments: StoreBackend.all)
+    func generation(backend: StoreBackend) async throws {
+        try await withStore(backend) { store, _ in
+            var alice = try await store.createUser(UserRecord(name: "alice", createdAt: 1))
+            try await store.createSession(Self.session(1, userID: alice.id))
+            let start = try await store.changeGeneration()
+            alice.disabled = true
+            try await store.updateUser(alice)
+            let afterUpdate = try await store.changeGeneration()
+            #expect(afterUpdate > start)
+            try await store.deleteUser(named: "alice")
+            #expect(try await store.changeGeneration() > afterUpdate)
+            #expect(try await store.liveSessions(at: 0).isEmpty)
+        }
+    }
+}

@@ -92,7 +92,8 @@ public struct Vault: Sendable {
         return try await NIOThreadPool.singleton.runIfActive { try hasher.verify(password, against: hash) }
     }
 
-    func hashPassword(_ password: String) async throws -> String {
+    /// A new hash of `password` with the default parameters, computed on the thread pool.
+    public func hashPassword(_ password: String) async throws -> String {
         let hasher = self.hasher
         do {
             return try await NIOThreadPool.singleton.runIfActive {

@@ -14,7 +14,7 @@ struct Portcullis: AsyncParsableCommand {
               portcullis user otp add alice      # prints a QR code to scan
             """,
         version: "0.1.0",
-        subcommands: [UserCommand.self, HashPasswordCommand.self, StorageCommand.self]
+        subcommands: [ServeCommand.self, UserCommand.self, SessionCommand.self, ConfigCommand.self, HashPasswordCommand.self, StorageCommand.self]
     )
 }
 

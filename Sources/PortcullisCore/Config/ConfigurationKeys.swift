@@ -93,7 +93,9 @@ enum ConfigurationKeys {
             return true
         },
         Key(path: "session.ip_binding", allowed: "off, exact or prefix") { config, value, _ in
-            guard let binding = IPBinding(rawValue: value.lowercased()) else { return false }
+            // YAML reads a bare `off` as false.
+            let text = value.lowercased() == "false" ? "off" : value.lowercased()
+            guard let binding = IPBinding(rawValue: text) else { return false }
             config.sessionIPBinding = binding
             return true
         },

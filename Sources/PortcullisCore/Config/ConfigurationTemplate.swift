@@ -1,0 +1,74 @@
+/// The text `portcullis config template` prints: every key with its default and a comment.
+/// Loading it unchanged gives the defaults (``Configuration/init()``).
+public enum ConfigurationTemplate {
+    public static let text = """
+    # Portcullis configuration. Every key shows its default; delete what you do not change.
+    # Each key can also be set in the environment: PORTCULLIS_ + the key path in upper case with _
+    # (server.listen -> PORTCULLIS_SERVER_LISTEN; session.cookies[0].domain ->
+    # PORTCULLIS_SESSION_COOKIES_0_DOMAIN). Add _FILE to read a value from a file.
+    # Durations: 90s, 15m, 12h, 30d.
+
+    server:
+      # Address and port to listen on. Keep it on loopback behind a proxy on the same machine.
+      listen: 127.0.0.1:9091
+      # Peers whose X-Forwarded-For is believed (your reverse proxies), as CIDR ranges.
+      # Anyone else's forwarded headers are ignored: the TCP peer is the client.
+      trusted_proxies:
+        - 127.0.0.1/32
+        - ::1/128
+
+    storage:
+      sqlite:
+        # The SQLite database (created with its folder, mode 0700, on first start).
+        path: portcullis-data/portcullis.sqlite3
+      # The key OTP secrets are encrypted with. Default: storage.key beside the database.
+      # Or give the key itself in PORTCULLIS_STORAGE_ENCRYPTION_KEY (never in this file).
+      # encryption_key_file: /etc/portcullis/storage.key
+
+    session:
+      # One entry per root domain you protect. Without any, Portcullis serves http://localhost:9091
+      # for trying it out on one machine.
+      # cookies:
+      #   - domain: example.com                 # the cookie covers example.com and *.example.com
+      #     portal_url: https://auth.example.com  # where the login page is (under domain)
+      #     name: portcullis_session
+      #     path: /
+      #     same_site: lax                      # lax, strict or none
+      #     secure: true                        # false only for plain-http tests
+      #     default_redirect_url: https://example.com/  # after login without a valid rd
+      # A session ends after this long without a request...
+      inactivity: 1h
+      # ...and this long after login, whatever happens.
+      expiration: 12h
+      # The lifetime when "keep me logged in" is ticked; 0 hides the box.
+      remember_me: 30d
+      # Tie a session to the client's address: off, exact, or prefix (/24 for IPv4, /64 for IPv6).
+      ip_binding: "off"
+
+    auth:
+      # password_and_otp: username, password and code. otp_only: a code (and the username when
+      # there is more than one user), like the single-secret tools Portcullis replaces.
+      mode: password_and_otp
+
+    portal:
+      # The heading and title of the login page.
+      title: Portcullis
+      # A PNG or SVG (at most 64 KiB) shown above the form.
+      # logo_file: /etc/portcullis/logo.svg
+
+    totp:
+      # The name authenticator apps show for new devices.
+      issuer: Portcullis
+      # Steps accepted either side of the current one (1 = +-30 s with 30 s steps).
+      skew: 1
+      # Parameters of new TOTP devices. Most apps only support sha1, 6 digits, 30 s.
+      algorithm: sha1
+      digits: 6
+      period: 30
+
+    hotp:
+      # How many counters ahead of the last accepted one an HOTP code may be.
+      look_ahead: 4
+
+    """
+}

@@ -1,0 +1,53 @@
+public import Hummingbird
+public import Logging
+public import PortcullisCore
+public import PortcullisStore
+
+/// Builds the Portcullis HTTP application from a configuration and an open vault.
+///
+/// ```swift
+/// let server = try await GateServer.make(configuration: configuration, vault: vault, logger: logger)
+/// try await server.application.runService()
+/// ```
+public struct GateServer {
+    public let gate: Gate
+    public let portal: Portal
+    public let sync: SessionSync
+    public let router: Router<GateContext>
+    let configuration: Configuration
+
+    /// Loads the live sessions from the store and sets up the routes.
+    /// - Parameters:
+    ///   - logoDataURI: `portal.logo_file` read as a `data:` URI.
+    ///   - dummyHash: the hash unknown users are checked against; made fresh when nil.
+    public static func make(
+        configuration: Configuration, vault: Vault, logger: Logger, clock: GateClock = .system,
+        logoDataURI: String? = nil, dummyHash: String? = nil, cacheCapacity: Int = 100_000
+    ) async throws -> GateServer {
+        let cache = SessionCache(capacity: cacheCapacity)
+        let writes = SessionWrites()
+        try await SessionSync.load(store: vault.store, into: cache, now: clock.now())
+        let gate = Gate(configuration: configuration, cache: cache, writes: writes, clock: clock)
+        let dummy: String
+        if let dummyHash { dummy = dummyHash } else { dummy = try await Authenticator.makeDummyHash(vault: vault) }
+        let authenticator = Authenticator(vault: vault, configuration: configuration, dummyHash: dummy)
+        let portal = Portal(configuration: configuration, gate: gate, authenticator: authenticator, store: vault.store,
+                            logoDataURI: logoDataURI, logger: logger)
+        let router = Router(context: GateContext.self)
+        VerifyRoutes.add(to: router, gate: gate)
+        portal.add(to: router)
+        let sync = SessionSync(store: vault.store, cache: cache, writes: writes, clock: clock, logger: logger)
+        return GateServer(gate: gate, portal: portal, sync: sync, router: router, configuration: configuration)
+    }
+
+    /// The Hummingbird application listening on `server.listen`, with the session sync as a service.
+    public func application(logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+        Application(
+            router: router,
+            configuration: .init(address: .hostname(configuration.listenHost, port: configuration.listenPort), serverName: nil),
+            services: [sync],
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
+            logger: logger
+        )
+    }
+}

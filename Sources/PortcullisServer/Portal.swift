@@ -1,0 +1,243 @@
+import HTTPTypes
+import Hummingbird
+public import Logging
+import NIOCore
+public import PortcullisCore
+public import PortcullisStore
+
+/// The pages people see: log in, log out, and the health check.
+public struct Portal: Sendable {
+    let configuration: Configuration
+    let gate: Gate
+    let authenticator: Authenticator
+    let store: any Store
+    let page: PortalPage
+    let csrf = CSRFGuard()
+    let logger: Logger
+
+    public init(configuration: Configuration, gate: Gate, authenticator: Authenticator, store: any Store, logoDataURI: String?, logger: Logger) {
+        self.configuration = configuration
+        self.gate = gate
+        self.authenticator = authenticator
+        self.store = store
+        self.page = PortalPage(title: configuration.portalTitle, logoDataURI: logoDataURI)
+        self.logger = logger
+    }
+
+    func add(to router: Router<GateContext>) {
+        router.get("/") { _, _ in PortalResponses.redirect(to: "/login", status: .found) }
+        router.get("/login") { request, context in try await showLogin(request, context) }
+        router.post("/login") { request, context in try await login(request, context) }
+        router.get("/logout") { request, context in showLogout(request, context) }
+        router.post("/logout") { request, context in try await logout(request, context) }
+        router.get("/api/health") { _, _ in await health() }
+    }
+
+    // MARK: Where the request is
+
+    /// What the page needs to know about the request: its cookie settings, client and CSRF cookie.
+    struct Visit {
+        /// The host the browser asked for (from a trusted proxy's X-Forwarded-Host, else Host).
+        let host: String
+        let cookie: SessionCookieConfiguration
+        let client: IPAddress
+        let csrfCookie: String?
+        let nonce = PortalResponses.nonce()
+    }
+
+    enum VisitOrHost {
+        case success(Visit)
+        case unknownHost
+    }
+
+    /// The host the browser asked for: a trusted proxy's X-Forwarded-Host, else Host.
+    func requestHost(_ request: Request, _ context: GateContext) -> String {
+        let trusted = gate.resolver.isTrusted(context.peerAddress)
+        return Self.hostWithoutPort((trusted ? request.headers[HeaderNames.forwardedHost] : nil) ?? request.head.authority ?? "")
+    }
+
+    /// The visit, unless the portal was reached under a host no cookie domain covers.
+    func visit(_ request: Request, _ context: GateContext) -> VisitOrHost {
+        let host = requestHost(request, context)
+        let cookie = configuration.effectiveSessionCookies.first { RedirectValidator.host(ofSafeURL: $0.portalURL) == host } ?? gate.decider.cookie(for: host)
+        guard let cookie else { return .unknownHost }
+        let client = gate.resolver.resolve(peer: context.peerAddress, forwardedFor: request.headers[HeaderNames.forwardedFor])
+        return .success(Visit(host: host, cookie: cookie, client: client, csrfCookie: csrf.cookieValue(in: request.headers[.cookie])))
+    }
+
+    /// The page explaining that the portal was reached under a host it does not serve.
+    func wrongHostPage(_ request: Request, _ context: GateContext) -> Response {
+        let nonce = PortalResponses.nonce()
+        let portals = configuration.effectiveSessionCookies.map(\.portalURL).joined(separator: ", ")
+        let text = "This portal is not configured for the host '\(requestHost(request, context))'. Open it at \(portals), or add the domain to session.cookies."
+        return PortalResponses.page(page.message(heading: "Wrong address", text: text, link: nil, nonce: nonce), status: .badRequest, nonce: nonce, cookie: nil)
+    }
+
+    static func hostWithoutPort(_ authority: String) -> String {
+        let first = authority.split(separator: ",").first.map { $0.trimmingASCIIWhitespace() } ?? ""
+        if first.hasPrefix("["), let end = first.firstIndex(of: "]") {
+            return String(first[first.index(after: first.startIndex)..<end]).lowercased()
+        }
+        return String(first.split(separator: ":").first ?? "").lowercased()
+    }
+
+    /// `rd` when it may be followed from this cookie's domain, else nil.
+    func acceptedRedirect(_ rd: String?, cookie: SessionCookieConfiguration) -> String? {
+        guard let rd else { return nil }
+        return RedirectValidator(cookieDomains: [cookie.domain]).validate(rd)
+    }
+
+    /// Refuses POSTs another site made a browser send: `Origin` must be this portal's host, and
+    /// `Sec-Fetch-Site`, when present, must not be `cross-site`.
+    func isSameOrigin(_ request: Request, visit: Visit) -> Bool {
+        if request.headers[HeaderNames.secFetchSite]?.lowercased() == "cross-site" { return false }
+        guard let origin = request.headers[HeaderNames.origin] else { return true }
+        guard let originHost = RedirectValidator.host(ofSafeURL: origin + "/") else { return false }
+        return originHost == RedirectValidator.host(ofSafeURL: visit.cookie.portalURL) || originHost == visit.host
+    }
+
+    // MARK: Log in
+
+    func loginForm(visit: Visit, username: String = "", redirect: String?, error: String?) async throws -> PortalPage.LoginForm {
+        let userCount = configuration.authMode == .passwordAndOTP ? 0 : try await store.users().count
+        let askUsername = configuration.authMode == .passwordAndOTP || userCount != 1
+        return PortalPage.LoginForm(
+            askUsername: askUsername, askPassword: configuration.authMode == .passwordAndOTP,
+            offerRememberMe: configuration.sessionRememberMe > 0, rememberMeDays: max(1, configuration.sessionRememberMe / 86_400),
+            username: username, redirect: redirect, csrfToken: "", error: error
+        )
+    }
+
+    /// The form page, with a CSRF cookie set if the browser has none.
+    func formPage(_ form: PortalPage.LoginForm, visit: Visit, status: HTTPResponse.Status) -> Response {
+        var form = form
+        let cookieValue = visit.csrfCookie ?? csrf.newCookieValue()
+        form.csrfToken = csrf.formToken(for: cookieValue)
+        let setCookies = visit.csrfCookie == nil ? [Cookies.csrfCookie(cookieValue, secure: visit.cookie.secure)] : []
+        return PortalResponses.page(page.login(form, nonce: visit.nonce), status: status, nonce: visit.nonce, cookie: visit.cookie, setCookies: setCookies)
+    }
+
+    func showLogin(_ request: Request, _ context: GateContext) async throws -> Response {
+        guard case .success(let visit) = self.visit(request, context) else { return wrongHostPage(request, context) }
+        let query = request.uri.query.flatMap { FormFields(parsing: $0) }
+        let redirect = acceptedRedirect(query?["rd"], cookie: visit.cookie)
+        if let identity = gate.session(cookieHeader: request.headers[.cookie], cookie: visit.cookie, client: visit.client) {
+            if let redirect { return PortalResponses.redirect(to: redirect, status: .found) }
+            let html = page.message(heading: "Logged in", text: "You are logged in as \(identity.user).", link: ("Log out", "/logout"), nonce: visit.nonce)
+            return PortalResponses.page(html, status: .ok, nonce: visit.nonce, cookie: visit.cookie)
+        }
+        return try await formPage(loginForm(visit: visit, redirect: redirect, error: nil), visit: visit, status: .ok)
+    }
+
+    func login(_ request: Request, _ context: GateContext) async throws -> Response {
+        guard case .success(let visit) = self.visit(request, context) else { return wrongHostPage(request, context) }
+        guard isSameOrigin(request, visit: visit) else {
+            return messagePage(visit, status: .forbidden, heading: "Refused", text: "This form was sent from another site. Open the login page directly and log in there.")
+        }
+        guard let form = try await readForm(request, context) else {
+            return messagePage(visit, status: .badRequest, heading: "Unreadable form", text: "The login form could not be read. Reload the login page and try again.")
+        }
+        let redirect = acceptedRedirect(form["rd"], cookie: visit.cookie)
+        let username = form["username"] ?? ""
+        guard csrf.check(formToken: form["csrf"], cookieValue: visit.csrfCookie) else {
+            let blank = try await loginForm(visit: visit, username: username, redirect: redirect, error: "The form expired. Please enter your details again.")
+            return formPage(blank, visit: visit, status: .forbidden)
+        }
+        let now = gate.clock.now()
+        let outcome = try await authenticator.authenticate(username: username, password: form["password"] ?? "", code: form["code"] ?? "", now: now)
+        switch outcome {
+        case .failure(let reason, let name):
+            logger.notice("authentication failed user=\(name ?? "-") client_ip=\(visit.client) reason=\(reason.rawValue)")
+            let message = configuration.authMode == .otpOnly ? "Incorrect username or code." : "Incorrect username, password or code."
+            let again = try await loginForm(visit: visit, username: name ?? "", redirect: redirect, error: message)
+            return formPage(again, visit: visit, status: .unauthorized)
+        case .success(let user, let authLevel):
+            let rememberMe = form["remember_me"] == "1" && configuration.sessionRememberMe > 0
+            let token = try await createSession(user: user, authLevel: authLevel, rememberMe: rememberMe, visit: visit, now: now)
+            logger.info("authentication succeeded user=\(user.name) client_ip=\(visit.client)")
+            let sessionCookie = Cookies.setCookie(token.cookieValue, for: visit.cookie, maxAge: rememberMe ? configuration.sessionRememberMe : nil)
+            return PortalResponses.redirect(to: redirect ?? visit.cookie.fallbackRedirect, setCookies: [sessionCookie])
+        }
+    }
+
+    /// Stores a new session and adds it to the verify cache.
+    func createSession(user: UserRecord, authLevel: Int, rememberMe: Bool, visit: Visit, now: Int64) async throws -> SessionToken {
+        var random = SystemRandomNumberGenerator()
+        let token = SessionToken.generate(using: &random)
+        let lifetime = rememberMe ? configuration.sessionRememberMe : configuration.sessionExpiration
+        let record = SessionRecord(idHash: token.storageHash, userID: user.id, createdAt: now, lastActivity: now, expiresAt: now + lifetime,
+                                   clientIP: visit.client.description, authLevel: authLevel, rememberMe: rememberMe, cookieDomain: visit.cookie.domain)
+        try await store.createSession(record)
+        if let cached = CachedSession(record: record, user: user), let evicted = gate.cache.insert(cached, token: token) {
+            gate.writes.enqueue(.delete(idHash: evicted))
+        }
+        return token
+    }
+
+    /// The urlencoded body, or nil when it is missing, too large or not a form.
+    func readForm(_ request: Request, _ context: GateContext) async throws -> FormFields? {
+        guard request.headers[.contentType]?.lowercased().hasPrefix("application/x-www-form-urlencoded") == true else { return nil }
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: context.maxUploadSize)
+        } catch {
+            return nil
+        }
+        return FormFields(parsing: String(buffer: buffer))
+    }
+
+    func messagePage(_ visit: Visit, status: HTTPResponse.Status, heading: String, text: String, link: (String, String)? = ("Log in", "/login")) -> Response {
+        let html = page.message(heading: heading, text: text, link: link.map { (label: $0.0, url: $0.1) }, nonce: visit.nonce)
+        return PortalResponses.page(html, status: status, nonce: visit.nonce, cookie: visit.cookie)
+    }
+
+    // MARK: Log out
+
+    func showLogout(_ request: Request, _ context: GateContext) -> Response {
+        guard case .success(let visit) = self.visit(request, context) else { return wrongHostPage(request, context) }
+        let redirect = acceptedRedirect(request.uri.query.flatMap { FormFields(parsing: $0) }?["rd"], cookie: visit.cookie)
+        guard let identity = gate.session(cookieHeader: request.headers[.cookie], cookie: visit.cookie, client: visit.client) else {
+            return messagePage(visit, status: .ok, heading: "Not logged in", text: "There is no session to end in this browser.")
+        }
+        let cookieValue = visit.csrfCookie ?? csrf.newCookieValue()
+        let html = page.logoutConfirm(user: identity.user, csrfToken: csrf.formToken(for: cookieValue), redirect: redirect, nonce: visit.nonce)
+        let setCookies = visit.csrfCookie == nil ? [Cookies.csrfCookie(cookieValue, secure: visit.cookie.secure)] : []
+        return PortalResponses.page(html, status: .ok, nonce: visit.nonce, cookie: visit.cookie, setCookies: setCookies)
+    }
+
+    func logout(_ request: Request, _ context: GateContext) async throws -> Response {
+        guard case .success(let visit) = self.visit(request, context) else { return wrongHostPage(request, context) }
+        guard isSameOrigin(request, visit: visit) else {
+            return messagePage(visit, status: .forbidden, heading: "Refused", text: "This form was sent from another site. Open the logout page directly.", link: ("Log out", "/logout"))
+        }
+        guard let form = try await readForm(request, context), csrf.check(formToken: form["csrf"], cookieValue: visit.csrfCookie) else {
+            return messagePage(visit, status: .forbidden, heading: "The form expired", text: "Open the logout page again and press the button.", link: ("Log out", "/logout"))
+        }
+        let clearing = Cookies.setCookie("", for: visit.cookie, maxAge: 0)
+        if let value = Cookies.value(named: visit.cookie.name, in: request.headers[.cookie]), let token = SessionToken(cookieValue: value) {
+            let idHash = token.storageHash
+            let user = gate.cache.session(for: token)?.identity.user
+            gate.cache.remove(idHash: idHash)
+            if try await store.deleteSession(idHash: idHash) || user != nil {
+                logger.info("logged out user=\(user ?? "-") client_ip=\(visit.client)")
+            }
+        }
+        if let redirect = acceptedRedirect(form["rd"], cookie: visit.cookie) {
+            return PortalResponses.redirect(to: redirect, setCookies: [clearing])
+        }
+        let html = page.message(heading: "Logged out", text: "Your session has ended.", link: ("Log in again", "/login"), nonce: visit.nonce)
+        return PortalResponses.page(html, status: .ok, nonce: visit.nonce, cookie: visit.cookie, setCookies: [clearing])
+    }
+
+    // MARK: Health
+
+    func health() async -> Response {
+        do {
+            try await store.ping()
+            return PortalResponses.json("{\"status\":\"ok\"}\n", status: .ok)
+        } catch {
+            let reason = "\(error)".replacing("\\", with: "\\\\").replacing("\"", with: "\\\"").replacing("\n", with: " ")
+            return PortalResponses.json("{\"status\":\"unavailable\",\"reason\":\"the store does not answer: \(reason)\"}\n", status: .serviceUnavailable)
+        }
+    }
+}

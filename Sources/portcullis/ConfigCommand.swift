@@ -1,0 +1,44 @@
+import ArgumentParser
+import PortcullisCore
+
+/// `portcullis config ...`: check and write configuration files.
+struct ConfigCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "config",
+        abstract: "Check a configuration, or print a template with every key and its default.",
+        subcommands: [Check.self, Template.self]
+    )
+
+    struct Check: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Validate the configuration (file and PORTCULLIS_* environment) without starting.",
+            discussion: "Every problem is reported at once, naming the key, the bad value and what is allowed. Exits with 1 if there are any."
+        )
+        @OptionGroup var options: GlobalOptions
+
+        func run() async throws {
+            let configuration = try StorageSession.loadConfiguration(options)
+            if let logo = configuration.portalLogoFile { _ = try PortalLogo.dataURI(readingFile: logo) }
+            print("The configuration is valid.")
+            print("  listen:   \(configuration.listenHost):\(configuration.listenPort)")
+            print("  database: \(configuration.sqlitePath)")
+            for cookie in configuration.effectiveSessionCookies {
+                print("  domain:   \(cookie.domain) (portal \(cookie.portalURL), cookie \(cookie.name)\(cookie.secure ? ", secure" : ", NOT secure"))")
+            }
+            if configuration.sessionCookies.isEmpty {
+                print("No session.cookies are configured: only http://localhost:\(configuration.listenPort) is served (fine for a first try).")
+            }
+        }
+    }
+
+    struct Template: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print a complete, commented configuration with the defaults.",
+            discussion: "Save it and edit: portcullis config template > portcullis.yml"
+        )
+
+        func run() {
+            print(ConfigurationTemplate.text, terminator: "")
+        }
+    }
+}

@@ -1,0 +1,56 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import PortcullisCore
+import PortcullisServer
+import PortcullisStore
+
+/// `portcullis serve`: the service proxies ask on every request, and the login portal.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the gate: forward-auth endpoints for your proxy and the login portal.",
+        discussion: """
+            Without a configuration it listens on 127.0.0.1:9091 with the database in ./portcullis-data/
+            and serves http://localhost:9091 (try: portcullis user add alice, then open
+            http://localhost:9091/login). For real domains, write a configuration:
+
+              portcullis config template > portcullis.yml   # edit session.cookies
+              portcullis config check --config portcullis.yml
+              portcullis serve --config portcullis.yml
+
+            Endpoints for proxies: /api/authz/forward-auth (Caddy, Traefik, HAProxy),
+            /api/authz/auth-request (nginx). Stop with Ctrl-C or SIGTERM.
+            """
+    )
+    @OptionGroup var options: GlobalOptions
+
+    func run() async throws {
+        let configuration = try StorageSession.loadConfiguration(options)
+        let logo = try configuration.portalLogoFile.map { try PortalLogo.dataURI(readingFile: $0) }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardOutput(label: label)
+            handler.logLevel = .info
+            return handler
+        }
+        let logger = Logger(label: "portcullis")
+        let session = try await StorageSession.open(options)
+        do {
+            if try await session.store.users().isEmpty {
+                let config = options.config.map { " --config \($0)" } ?? ""
+                printError("There are no users yet. Add one (it asks for a password, then shows a QR code to scan):\n  portcullis user add alice\(config) && portcullis user otp add alice\(config)")
+            }
+            let server = try await GateServer.make(configuration: session.configuration, vault: session.vault, logger: logger, logoDataURI: logo)
+            let portal = session.configuration.effectiveSessionCookies.map(\.portalURL).joined(separator: ", ")
+            let app = server.application(logger: logger) { port in
+                logger.info("listening on \(configuration.listenHost):\(port); login portal at \(portal)")
+            }
+            try await app.runService()
+        } catch {
+            await session.close()
+            throw error
+        }
+        await session.close()
+    }
+}

@@ -12,6 +12,7 @@ struct Portcullis: AsyncParsableCommand {
 
               portcullis user add alice          # asks for a password twice
               portcullis user otp add alice      # prints a QR code to scan
+              portcullis serve                   # then open http://localhost:9091/login
             """,
         version: "0.1.0",
         subcommands: [ServeCommand.self, UserCommand.self, SessionCommand.self, ConfigCommand.self, HashPasswordCommand.self, StorageCommand.self]

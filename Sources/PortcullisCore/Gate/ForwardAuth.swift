@@ -35,7 +35,14 @@ public struct VerifyRequest: Sendable {
 public struct OriginalRequest: Sendable, Equatable {
     public let method: String
     public let url: String
+    /// The URL's host, lowercased, without the port.
     public let host: String
+
+    public init(method: String, url: String, host: String) {
+        self.method = method
+        self.url = url
+        self.host = host
+    }
 }
 
 /// The original request, or the answer to give when it cannot be rebuilt.

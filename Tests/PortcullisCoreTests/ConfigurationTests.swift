@@ -1,0 +1,157 @@
+import PortcullisCore
+import Testing
+
+@Suite struct ConfigurationTests {
+    func load(_ yaml: String?, _ environment: [String: String] = [:], files: [String: String] = [:]) throws -> Configuration {
+        try ConfigurationLoader.load(yaml: yaml, source: "test.yml", environment: environment) { path in
+            guard let text = files[path] else { throw CoreError(.invalidConfiguration, "no such file") }
+            return text
+        }
+    }
+
+    func problems(_ yaml: String?, _ environment: [String: String] = [:]) -> [String] {
+        do {
+            _ = try load(yaml, environment)
+            return []
+        } catch let error as CoreError {
+            return error.message.split(separator: "\n").map(String.init)
+        } catch {
+            return ["\(error)"]
+        }
+    }
+
+    @Test("no file and no environment give the documented defaults")
+    func defaults() throws {
+        let configuration = try load(nil)
+        #expect(configuration == Configuration())
+        #expect(configuration.listenHost == "127.0.0.1" && configuration.listenPort == 9091)
+        #expect(configuration.sqlitePath == "portcullis-data/portcullis.sqlite3")
+        #expect(configuration.sessionInactivity == 3600 && configuration.sessionExpiration == 43_200 && configuration.sessionRememberMe == 2_592_000)
+        #expect(configuration.authMode == .passwordAndOTP && configuration.sessionIPBinding == .off && configuration.totpSkew == 1)
+        #expect(configuration.effectiveSessionCookies == [SessionCookieConfiguration(domain: "localhost", portalURL: "http://localhost:9091", secure: false)])
+    }
+
+    @Test("the template loads unchanged to exactly the defaults")
+    func template() throws {
+        #expect(try load(ConfigurationTemplate.text) == Configuration())
+    }
+
+    @Test("every key of the issue is read from YAML")
+    func fullFile() throws {
+        let configuration = try load("""
+        server:
+          listen: 0.0.0.0:8080
+          trusted_proxies: [10.0.0.0/8, "fd00::/8"]
+        storage:
+          sqlite: {path: /var/lib/portcullis/db.sqlite3}
+          encryption_key_file: /etc/portcullis/key
+        session:
+          cookies:
+            - domain: example.com
+              portal_url: https://auth.example.com
+              name: pc_session
+              path: /
+              same_site: strict
+              secure: true
+            - domain: .home.lab
+              portal_url: https://auth.home.lab/
+          inactivity: 15m
+          expiration: 12h
+          remember_me: 30d
+          ip_binding: prefix
+        auth: {mode: otp_only}
+        totp: {skew: 2}
+        """)
+        #expect(configuration.listenHost == "0.0.0.0" && configuration.listenPort == 8080)
+        #expect(configuration.trustedProxies == [CIDR("10.0.0.0/8")!, CIDR("fd00::/8")!])
+        #expect(configuration.sqlitePath == "/var/lib/portcullis/db.sqlite3")
+        #expect(configuration.resolvedKeyFile == "/etc/portcullis/key")
+        #expect(configuration.sessionCookies.count == 2)
+        #expect(configuration.sessionCookies[0] == SessionCookieConfiguration(domain: "example.com", portalURL: "https://auth.example.com", name: "pc_session", sameSite: .strict))
+        #expect(configuration.sessionCookies[1].domain == "home.lab")
+        #expect(configuration.sessionCookies[1].portalBase == "https://auth.home.lab")
+        #expect(configuration.sessionInactivity == 900 && configuration.sessionExpiration == 43_200 && configuration.sessionRememberMe == 2_592_000)
+        #expect(configuration.sessionIPBinding == .prefix && configuration.authMode == .otpOnly && configuration.totpSkew == 2)
+    }
+
+    @Test("environment variables override the file, list entries by index, and _FILE reads values from files")
+    func environment() throws {
+        let configuration = try load("server: {listen: 127.0.0.1:1000}", [
+            "PORTCULLIS_SERVER_LISTEN": "[::1]:9443",
+            "PORTCULLIS_SESSION_COOKIES_0_DOMAIN": "example.com",
+            "PORTCULLIS_SESSION_COOKIES_0_PORTAL_URL": "https://auth.example.com",
+            "PORTCULLIS_SESSION_IP_BINDING": "exact",
+            "PORTCULLIS_SERVER_TRUSTED_PROXIES": "192.168.0.0/16, 127.0.0.1",
+            "PORTCULLIS_STORAGE_ENCRYPTION_KEY_FILE": "/run/secrets/key",
+            "PORTCULLIS_TOTP_SKEW": "0",
+            "HOME": "/root",
+        ], files: ["/run/secrets/key": "AAAA\n"])
+        #expect(configuration.listenHost == "::1" && configuration.listenPort == 9443)
+        #expect(configuration.sessionCookies == [SessionCookieConfiguration(domain: "example.com", portalURL: "https://auth.example.com")])
+        #expect(configuration.sessionIPBinding == .exact)
+        #expect(configuration.trustedProxies == [CIDR("192.168.0.0/16")!, CIDR("127.0.0.1/32")!])
+        #expect(configuration.encryptionKey == "AAAA")
+        #expect(configuration.totpSkew == 0)
+    }
+
+    @Test("a bare `off` (which YAML reads as false) is accepted for ip_binding")
+    func bareOff() throws {
+        #expect(try load("session:\n  ip_binding: off\n").sessionIPBinding == .off)
+    }
+
+    @Test("every problem is reported at once, naming the key, the value and what is allowed")
+    func allProblems() {
+        let found = problems("""
+        server: {listen: "localhost"}
+        session:
+          inactivity: 5x
+          ip_binding: sometimes
+          cookies:
+            - domain: example.com
+              portal_url: https://auth.other.org
+        auth: {mode: magic}
+        totp: {skew: 99}
+        colour: blue
+        """)
+        #expect(found.count == 7, "\(found)")
+        for fragment in ["server.listen is 'localhost'", "session.inactivity is '5x'", "session.ip_binding is 'sometimes'", "auth.mode is 'magic'",
+                         "totp.skew is '99'", "colour (in test.yml) is not a known key", "session.cookies.0.portal_url is 'https://auth.other.org'"] {
+            #expect(found.contains { $0.contains(fragment) }, "missing \(fragment)")
+        }
+        #expect(found.first { $0.hasPrefix("auth.mode") }?.contains("allowed: password_and_otp or otp_only") == true)
+    }
+
+    @Test("secrets may not be written in the file, and their values never appear in messages")
+    func secrets() {
+        let found = problems("storage: {encryption_key: c2VjcmV0}")
+        #expect(found.count == 1)
+        #expect(found[0].contains("PORTCULLIS_STORAGE_ENCRYPTION_KEY"))
+        #expect(!found.joined().contains("c2VjcmV0"))
+    }
+
+    @Test("cross-key rules: Secure cookies need https, remember_me outlives expiration, duplicate domains", arguments: [
+        ("session: {cookies: [{domain: example.com, portal_url: 'http://auth.example.com'}]}", "secure is true but portal_url is plain http"),
+        ("session: {remember_me: 1h}", "session.remember_me"),
+        ("session: {inactivity: 13h}", "longer than session.expiration"),
+        ("session: {cookies: [{domain: a.com, portal_url: 'https://x.a.com'}, {domain: a.com, portal_url: 'https://y.a.com'}]}", "listed twice"),
+        ("session: {cookies: [{portal_url: 'https://x.a.com'}]}", "domain is missing"),
+        ("session: {cookies: [{domain: a.com, same_site: none, secure: false, portal_url: 'http://x.a.com'}]}", "same_site is none"),
+    ])
+    func crossChecks(yaml: String, fragment: String) {
+        let found = problems(yaml)
+        #expect(found.contains { $0.contains(fragment) }, "\(found)")
+    }
+
+    @Test("durations read as 90s, 15m, 12h, 30d", arguments: [("90s", 90), ("15m", 900), ("12h", 43_200), ("30d", 2_592_000)] as [(String, Int64)])
+    func durations(text: String, seconds: Int64) throws {
+        #expect(DurationParser.seconds(text) == seconds)
+        #expect(try load("session: {expiration: 365d, remember_me: 365d, inactivity: \(text)}").sessionInactivity == seconds)
+    }
+
+    @Test("the environment name of a key is PORTCULLIS_ and its path in upper case")
+    func environmentNames() {
+        #expect(ConfigurationLoader.environmentName(for: "server.listen") == "PORTCULLIS_SERVER_LISTEN")
+        #expect(ConfigurationLoader.environmentName(for: "storage.sqlite.path") == "PORTCULLIS_STORAGE_SQLITE_PATH")
+        #expect(ConfigurationLoader.environmentName(for: "session.cookies.0.portal_url") == "PORTCULLIS_SESSION_COOKIES_0_PORTAL_URL")
+    }
+}

@@ -1,4 +1,5 @@
 import HTTPTypes
+import Hummingbird
 import HummingbirdTesting
 import NIOCore
 import PortcullisCore
@@ -182,6 +183,25 @@ import Testing
             let stored = try await harness.store.liveSessions(at: harness.clock.now)
             #expect(stored.first?.0.expiresAt == harness.clock.now + 30 * 86_400)
             #expect(stored.first?.0.rememberMe == true)
+        }
+    }
+
+    @Test("the title and logo are configurable, and remember_me: 0 hides the box")
+    func branding() async throws {
+        var configuration = GateHarness.exampleConfiguration()
+        configuration.portalTitle = "Example <Co> sign-in"
+        configuration.sessionRememberMe = 0
+        let harness = try await GateHarness.make(configuration)
+        defer { Task { await harness.close() } }
+        let server = try await harness.server(logoDataURI: "data:image/png;base64,iVBORw0KGgo=")
+        let app = Application(router: server.router)
+        try await app.test(.router) { client in
+            var browser = Browser()
+            let html = Page.text(try await browser.get(client, "/login"))
+            #expect(html.contains("<h1>Example &lt;Co&gt; sign-in</h1>"))
+            #expect(html.contains("<title>Log in · Example &lt;Co&gt; sign-in</title>"))
+            #expect(html.contains("<img class=\"logo\" src=\"data:image/png;base64,iVBORw0KGgo=\""))
+            #expect(!html.contains("remember_me"))
         }
     }
 

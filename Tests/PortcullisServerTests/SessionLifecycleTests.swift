@@ -93,6 +93,15 @@ import Testing
 
             #expect(try await harness.store.deleteSessions(userID: alice.id) == 1)
             try await waitUntil { try await verify().status == .found }
+
+            // Disabling a user ends their sessions on the running server too.
+            var again = Browser()
+            _ = try await again.logIn(client, code: harness.code(steps: 1))
+            let second = again.sessionCookie
+            #expect(try await client.verify(cookie: second).status == .ok)
+            changed.disabled = true
+            try await harness.store.updateUser(changed)
+            try await waitUntil { try await client.verify(cookie: second).status == .found }
         }
     }
 

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Runs every Portcullis test. On a fresh Debian machine it first installs the real tools the tests
-# check our output against (oathtool, zbarimg, htpasswd, ImageMagick), when run as root.
+# check our output against (oathtool, zbarimg, htpasswd, ImageMagick) and run it behind (Caddy,
+# nginx, HAProxy, Chromium with selenium), when run as root.
+# With arguments (e.g. --filter LoginTests) only the matching Swift tests run, without the
+# end-to-end run behind the proxies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +13,13 @@ command -v zbarimg >/dev/null || needed+=(zbar-tools)
 command -v htpasswd >/dev/null || needed+=(apache2-utils)
 dpkg -s imagemagick >/dev/null 2>&1 || needed+=(imagemagick)
 command -v sqlite3 >/dev/null || needed+=(sqlite3)
+command -v curl >/dev/null || needed+=(curl)
+command -v openssl >/dev/null || needed+=(openssl)
+command -v caddy >/dev/null || needed+=(caddy)
+command -v nginx >/dev/null || needed+=(nginx)
+command -v haproxy >/dev/null || needed+=(haproxy)
+command -v chromium >/dev/null || needed+=(chromium)
+command -v chromedriver >/dev/null || needed+=(chromium-driver)
 if [ ${#needed[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
     echo "Installing test tools: ${needed[*]}"
@@ -21,5 +31,13 @@ if [ ${#needed[@]} -gt 0 ]; then
   fi
 fi
 
+if ! python3 -c 'import selenium' 2>/dev/null; then
+  echo "Installing selenium (pip)"
+  python3 -m pip install -q --root-user-action=ignore selenium
+fi
+
 swift build --build-tests
 swift test --skip-build "$@"
+if [ $# -eq 0 ]; then
+  python3 scripts/e2e/run.py --bin "$(swift build --show-bin-path)/portcullis"
+fi

@@ -87,11 +87,13 @@ public struct Portal: Sendable {
         return RedirectValidator(cookieDomains: [cookie.domain]).validate(rd)
     }
 
-    /// Refuses POSTs another site made a browser send: `Origin` must be this portal's host, and
-    /// `Sec-Fetch-Site`, when present, must not be `cross-site`.
+    /// Refuses POSTs another site made a browser send: `Origin`, when it names one, must be this
+    /// portal's host, and `Sec-Fetch-Site`, when present, must not be `cross-site`.
     func isSameOrigin(_ request: Request, visit: Visit) -> Bool {
         if request.headers[HeaderNames.secFetchSite]?.lowercased() == "cross-site" { return false }
-        guard let origin = request.headers[HeaderNames.origin] else { return true }
+        // Browsers send `Origin: null` when the page's referrer policy is no-referrer (ours is);
+        // then Sec-Fetch-Site above and the CSRF token decide.
+        guard let origin = request.headers[HeaderNames.origin], origin != "null" else { return true }
         guard let originHost = RedirectValidator.host(ofSafeURL: origin + "/") else { return false }
         return originHost == RedirectValidator.host(ofSafeURL: visit.cookie.portalURL) || originHost == visit.host
     }

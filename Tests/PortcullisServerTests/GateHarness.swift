@@ -105,8 +105,8 @@ enum Requests {
         return fields
     }
 
-    static func authRequest(url: String, cookie: String? = nil) -> HTTPFields {
-        var fields: HTTPFields = [HTTPField.Name("X-Original-URL")!: url, HTTPField.Name("X-Original-Method")!: "GET"]
+    static func authRequest(url: String, cookie: String? = nil, accept: String = "text/html") -> HTTPFields {
+        var fields: HTTPFields = [HTTPField.Name("X-Original-URL")!: url, HTTPField.Name("X-Original-Method")!: "GET", .accept: accept]
         if let cookie { fields[.cookie] = cookie }
         return fields
     }

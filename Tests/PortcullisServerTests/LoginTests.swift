@@ -225,9 +225,18 @@ import Testing
             let crossSite = try await browser.post(client, "/login", fields + [("csrf", token)], extra: [HTTPField.Name("Sec-Fetch-Site")!: "cross-site"])
             #expect(crossSite.status == .forbidden)
             #expect(browser.cookies["portcullis_session"] == nil)
+            // With the page's no-referrer policy browsers send `Origin: null`; the token and Sec-Fetch-Site decide then.
+            let nullOrigin = try await browser.post(client, "/login", fields + [("csrf", token)],
+                                                    extra: [HTTPField.Name("Origin")!: "null", HTTPField.Name("Sec-Fetch-Site")!: "cross-site"])
+            #expect(nullOrigin.status == .forbidden)
             // The same form from the portal's own origin works.
             let good = try await browser.post(client, "/login", fields + [("csrf", token)], extra: [HTTPField.Name("Origin")!: "https://auth.example.com"])
             #expect(good.status == .seeOther)
+            var other = Browser()
+            let otherPage = try await other.get(client, "/login")
+            let viaNull = try await other.post(client, "/login", [("username", "alice"), ("password", "correct horse"), ("code", harness.code(steps: 1)), ("csrf", Page.csrfToken(otherPage)!)],
+                                               extra: [HTTPField.Name("Origin")!: "null", HTTPField.Name("Sec-Fetch-Site")!: "same-origin"])
+            #expect(viaNull.status == .seeOther)
         }
     }
 

@@ -46,7 +46,7 @@ import Testing
         }
     }
 
-    @Test("auth-request answers 401 with the login URL in Location")
+    @Test("auth-request answers 401 with the login URL in Location for browsers, and a bare 401 for scripts")
     func authRequest() async throws {
         let harness = try await GateHarness.make()
         defer { Task { await harness.close() } }
@@ -55,6 +55,10 @@ import Testing
                 let response = try await client.execute(uri: path, method: .get, headers: Requests.authRequest(url: "https://app.example.com/x?y=1"))
                 #expect(response.status == .unauthorized, "\(path)")
                 #expect(response.headers[.location] == "https://auth.example.com/login?rd=https%3A%2F%2Fapp.example.com%2Fx%3Fy%3D1", "\(path)")
+                // Scripts get the 401 without a login page (nginx's snippet then passes the 401 on).
+                let script = try await client.execute(uri: path, method: .get, headers: Requests.authRequest(url: "https://app.example.com/x", accept: "application/json"))
+                #expect(script.status == .unauthorized, "\(path)")
+                #expect(script.headers[.location] == nil, "\(path)")
             }
         }
     }

@@ -134,11 +134,12 @@ public struct ForwardAuthDecider: Sendable {
             return .forbidden("The host \(original.host) is not under any domain in session.cookies.")
         }
         let login = cookie.portalBase + "/login?rd=" + PercentEncoding.encode(original.url)
+        // A client that is not a browser gets a plain 401 in both styles: no login page to go to.
+        guard Self.isBrowser(request) else { return .unauthorized(location: nil) }
         switch style {
         case .authRequest:
             return .unauthorized(location: login)
         case .forwardAuth:
-            guard Self.isBrowser(request) else { return .unauthorized(location: nil) }
             let status = original.method == "GET" || original.method == "HEAD" ? 302 : 303
             return .redirect(status: status, location: login)
         }

@@ -1,0 +1,51 @@
+-- Asks Portcullis whether a request may pass, for HAProxy (2.5 or later, built with Lua, as
+-- Debian's is). Load it with `lua-load /etc/haproxy/portcullis.lua` in the global section and call
+-- it with `http-request lua.portcullis` in a frontend; haproxy.cfg beside this file shows the rest.
+--
+-- It sends Portcullis's forward-auth endpoint the original method, scheme, host and URI as
+-- X-Forwarded-* headers (no body), and leaves the answer in variables:
+--   txn.portcullis_status    200, 302, 303, 401, 403 (or 500 when Portcullis cannot be reached)
+--   txn.portcullis_location  where to send a browser that must log in
+--   txn.portcullis_user, txn.portcullis_groups, txn.portcullis_name, txn.portcullis_email
+
+-- Portcullis's address (server.listen) and endpoint.
+local portcullis_url = "http://127.0.0.1:9091/api/authz/forward-auth"
+
+-- Header values in HAProxy's tables are indexed from 0.
+local function first(headers, name)
+    local values = headers[name]
+    if values == nil then return nil end
+    return values[0] or values[1]
+end
+
+core.register_action("portcullis", { "http-req" }, function(txn)
+    local incoming = txn.http:req_get_headers()
+    local headers = {
+        ["X-Forwarded-Method"] = { txn.sf:method() },
+        ["X-Forwarded-Proto"] = { txn:get_var("txn.portcullis_proto") or "http" },
+        ["X-Forwarded-Host"] = { first(incoming, "host") or "" },
+        ["X-Forwarded-URI"] = { txn.sf:pathq() },
+        -- HAProxy states the client address itself; what the client sent is not passed on.
+        ["X-Forwarded-For"] = { txn.sf:src() },
+    }
+    for _, name in ipairs({ "cookie", "accept", "x-requested-with" }) do
+        local value = first(incoming, name)
+        if value ~= nil then headers[name] = { value } end
+    end
+
+    local ok, response = pcall(function()
+        return core.httpclient():get({ url = portcullis_url, headers = headers, timeout = 5000 })
+    end)
+    if not ok or response == nil or response.status == nil or response.status == 0 then
+        core.Warning("portcullis: no answer from " .. portcullis_url)
+        txn:set_var("txn.portcullis_status", 500)
+        return
+    end
+    txn:set_var("txn.portcullis_status", response.status)
+    local answer = response.headers or {}
+    txn:set_var("txn.portcullis_location", first(answer, "location") or "")
+    txn:set_var("txn.portcullis_user", first(answer, "remote-user") or "")
+    txn:set_var("txn.portcullis_groups", first(answer, "remote-groups") or "")
+    txn:set_var("txn.portcullis_name", first(answer, "remote-name") or "")
+    txn:set_var("txn.portcullis_email", first(answer, "remote-email") or "")
+end)

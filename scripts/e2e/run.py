@@ -1,0 +1,385 @@
+#!/usr/bin/env python3
+"""End to end: Portcullis behind Debian's real Caddy, nginx and HAProxy, driven by a real Chromium.
+
+For each proxy, the shipped configuration from deploy/ is started with only ports and paths
+substituted (plus, for Caddy, a global block that keeps the test instance to itself), in front of a
+small app that echoes the identity headers it receives. Then Chromium logs in, reloads, opens a
+second host, fails with a wrong and a replayed code, logs out; curl checks what scripts get.
+
+Usage: scripts/e2e/run.py --bin .build/debug/portcullis [--proxies caddy,nginx,haproxy] [--screenshots docs/img]
+"""
+import argparse
+import base64
+import hashlib
+import hmac
+import json
+import os
+import re
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+HTTPS_PORT = 18443
+HTTP_PORT = 18080
+PORTCULLIS_PORT = 19091
+UPSTREAM_PORT = 18081
+PORTAL = f"https://auth.example.com:{HTTPS_PORT}"
+APP = f"https://app.example.com:{HTTPS_PORT}"
+SECOND_APP = f"https://grafana.example.com:{HTTPS_PORT}"
+
+
+class Failure(Exception):
+    pass
+
+
+def expect(condition, what, expected, actual):
+    if not condition:
+        raise Failure(f"{what}\n  expected: {expected}\n  actual:   {actual}")
+
+
+def totp(secret, at=None):
+    key = base64.b32decode(secret)
+    digest = hmac.new(key, struct.pack(">Q", int(at if at is not None else time.time()) // 30), hashlib.sha1).digest()
+    offset = digest[-1] & 15
+    return "%06d" % ((struct.unpack(">I", digest[offset:offset + 4])[0] & 0x7FFFFFFF) % 1000000)
+
+
+def wait_for_port(port, process, log, seconds=20):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if process.poll() is not None:
+            raise Failure(f"the process for port {port} exited with {process.returncode}:\n{read(log)}")
+        if subprocess.run(["bash", "-c", f"exec 3<>/dev/tcp/127.0.0.1/{port}"], capture_output=True).returncode == 0:
+            return
+        time.sleep(0.1)
+    raise Failure(f"nothing listens on port {port} after {seconds} s:\n{read(log)}")
+
+
+def read(path):
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return handle.read()[-6000:]
+    except OSError:
+        return ""
+
+
+class Stack:
+    """The app, Portcullis and one proxy, in a folder of their own."""
+
+    def __init__(self, binary):
+        self.work = tempfile.mkdtemp(prefix="portcullis-e2e-")
+        self.binary = os.path.abspath(binary)
+        self.processes = []
+        self.users = {}
+        self.extra_logs = []
+
+    def start(self, name, command, log_name, port, **options):
+        log = os.path.join(self.work, log_name)
+        handle = open(log, "ab")
+        process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, cwd=self.work, **options)
+        self.processes.append((name, process, log))
+        wait_for_port(port, process, log)
+        return process, log
+
+    def stop(self, name=None):
+        for entry in list(self.processes):
+            if name is None or entry[0] == name:
+                entry[1].terminate()
+                try:
+                    entry[1].wait(10)
+                except subprocess.TimeoutExpired:
+                    entry[1].kill()
+                self.processes.remove(entry)
+
+    def logs(self):
+        entries = [(name, log) for name, _, log in self.processes] + [(os.path.basename(log), log) for log in self.extra_logs]
+        return "\n".join(f"--- {name} log ({log}) ---\n{read(log)}" for name, log in entries)
+
+    def portcullis(self, *arguments, stdin=None):
+        return subprocess.run([self.binary, *arguments], cwd=self.work, env=self.environment(), input=stdin,
+                              capture_output=True, text=True, check=True).stdout
+
+    def environment(self):
+        return dict(os.environ, PORTCULLIS_SERVER_LISTEN=f"127.0.0.1:{PORTCULLIS_PORT}",
+                    PORTCULLIS_SESSION_COOKIES_0_DOMAIN="example.com", PORTCULLIS_SESSION_COOKIES_0_PORTAL_URL=PORTAL)
+
+    def start_core(self):
+        self.start("app", [sys.executable, os.path.join(ROOT, "scripts/e2e/upstream.py"), str(UPSTREAM_PORT)], "app.log", UPSTREAM_PORT)
+        self.start("portcullis", [self.binary, "serve"], "portcullis.log", PORTCULLIS_PORT, env=self.environment())
+
+    def add_user(self, name, password):
+        self.portcullis("user", "add", name, "--groups", "admins,dev", "--email", f"{name}@example.com", "--password-stdin", stdin=password + "\n")
+        secret = json.loads(self.portcullis("user", "otp", "add", name, "--json"))["secret"]
+        self.users[name] = (password, secret)
+
+    # Proxies, each from its shipped configuration.
+
+    def substitute_ports(self, text):
+        return text.replace("127.0.0.1:9091", f"127.0.0.1:{PORTCULLIS_PORT}").replace("127.0.0.1:8080", f"127.0.0.1:{UPSTREAM_PORT}") \
+                   .replace("127.0.0.1:3000", f"127.0.0.1:{UPSTREAM_PORT}")
+
+    def start_caddy(self):
+        folder = os.path.join(self.work, "caddy")
+        os.makedirs(folder, exist_ok=True)
+        shipped = read_file(os.path.join(ROOT, "deploy/caddy/Caddyfile"))
+        # A test instance: loopback only, its own ports, storage and internal CA, no admin API.
+        isolation = f"""{{
+\tadmin off
+\tdefault_bind 127.0.0.1
+\thttp_port {HTTP_PORT}
+\thttps_port {HTTPS_PORT}
+\tlocal_certs
+\tskip_install_trust
+\tstorage file_system {folder}/storage
+}}
+
+"""
+        config = os.path.join(folder, "Caddyfile")
+        write_file(config, isolation + self.substitute_ports(shipped))
+        environment = dict(os.environ, HOME=folder, XDG_DATA_HOME=folder, XDG_CONFIG_HOME=folder)
+        return self.start("caddy", ["caddy", "run", "--config", config, "--adapter", "caddyfile"], "caddy.log", HTTPS_PORT, env=environment)
+
+    def start_nginx(self):
+        folder = os.path.join(self.work, "nginx")
+        os.makedirs(os.path.join(folder, "snippets"), exist_ok=True)
+        os.makedirs(os.path.join(folder, "logs"), exist_ok=True)
+        for name in ("portcullis-location.conf", "portcullis-authrequest.conf"):
+            write_file(os.path.join(folder, "snippets", name), self.substitute_ports(read_file(os.path.join(ROOT, "deploy/nginx/snippets", name))))
+        key, certificate = self.certificate(folder)
+        site = self.substitute_ports(read_file(os.path.join(ROOT, "deploy/nginx/portcullis-site.conf")))
+        site = site.replace("listen 443 ssl;", f"listen 127.0.0.1:{HTTPS_PORT} ssl;")
+        site = re.sub(r"ssl_certificate /etc/letsencrypt/\S+;", f"ssl_certificate {certificate};", site)
+        site = re.sub(r"ssl_certificate_key /etc/letsencrypt/\S+;", f"ssl_certificate_key {key};", site)
+        site = site.replace("include snippets/", f"include {folder}/snippets/")
+        write_file(os.path.join(folder, "site.conf"), site)
+        main = f"""daemon off;
+master_process off;
+worker_processes 1;
+pid {folder}/nginx.pid;
+error_log {folder}/logs/error.log info;
+events {{ worker_connections 256; }}
+http {{
+    access_log {folder}/logs/access.log;
+    client_body_temp_path {folder}/body;
+    proxy_temp_path {folder}/proxy;
+    fastcgi_temp_path {folder}/fastcgi;
+    uwsgi_temp_path {folder}/uwsgi;
+    scgi_temp_path {folder}/scgi;
+    include {folder}/site.conf;
+}}
+"""
+        write_file(os.path.join(folder, "nginx.conf"), main)
+        self.extra_logs = [os.path.join(folder, "logs/error.log")]
+        process, log = self.start("nginx", ["nginx", "-p", folder, "-c", os.path.join(folder, "nginx.conf")], "nginx.log", HTTPS_PORT)
+        return process, log
+
+    def start_haproxy(self):
+        folder = os.path.join(self.work, "haproxy")
+        os.makedirs(os.path.join(folder, "certs"), exist_ok=True)
+        key, certificate = self.certificate(folder)
+        write_file(os.path.join(folder, "certs", "example.com.pem"), read_file(certificate) + read_file(key))
+        write_file(os.path.join(folder, "portcullis.lua"), self.substitute_ports(read_file(os.path.join(ROOT, "deploy/haproxy/portcullis.lua"))))
+        config = self.substitute_ports(read_file(os.path.join(ROOT, "deploy/haproxy/haproxy.cfg")))
+        config = config.replace("lua-load /etc/haproxy/portcullis.lua", f"lua-load {folder}/portcullis.lua")
+        config = config.replace("bind :443 ssl crt /etc/haproxy/certs/", f"bind 127.0.0.1:{HTTPS_PORT} ssl crt {folder}/certs/")
+        write_file(os.path.join(folder, "haproxy.cfg"), config)
+        return self.start("haproxy", ["haproxy", "-db", "-f", os.path.join(folder, "haproxy.cfg")], "haproxy.log", HTTPS_PORT)
+
+    def certificate(self, folder):
+        """A self-signed certificate for example.com and *.example.com (Chromium is told to accept it)."""
+        key, certificate = os.path.join(folder, "key.pem"), os.path.join(folder, "cert.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=example.com",
+                        "-addext", "subjectAltName=DNS:example.com,DNS:*.example.com", "-keyout", key, "-out", certificate],
+                       check=True, capture_output=True)
+        return key, certificate
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.work, ignore_errors=True)
+
+
+def read_file(path):
+    with open(path, encoding="utf-8") as handle:
+        return handle.read()
+
+
+def write_file(path, text):
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+def curl(*arguments):
+    resolve = [f"--resolve", f"app.example.com:{HTTPS_PORT}:127.0.0.1", "--resolve", f"auth.example.com:{HTTPS_PORT}:127.0.0.1"]
+    result = subprocess.run(["curl", "-sk", "--max-time", "10", *resolve, *arguments], capture_output=True, text=True)
+    return result.stdout
+
+
+# The browser.
+
+def make_browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--ignore-certificate-errors",
+                     f"--host-resolver-rules=MAP *.example.com 127.0.0.1", "--window-size=1280,800", "--disable-gpu"):
+        options.add_argument(argument)
+    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+
+
+def wait_until(driver, condition, what, seconds=10):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise Failure(f"{what}\n  current URL: {driver.current_url}\n  page: {driver.page_source[:1500]}")
+
+
+def echo(driver):
+    from selenium.webdriver.common.by import By
+    elements = driver.find_elements(By.ID, "echo")
+    return json.loads(elements[0].text) if elements else None
+
+
+def log_in(driver, user, password, code):
+    from selenium.webdriver.common.by import By
+    driver.find_element(By.ID, "username").send_keys(user)
+    driver.find_element(By.ID, "password").send_keys(password)
+    driver.find_element(By.ID, "code").send_keys(code)
+    driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+
+
+def on_login_page(driver):
+    return driver.current_url.startswith(PORTAL + "/login")
+
+
+def error_text(driver):
+    from selenium.webdriver.common.by import By
+    elements = driver.find_elements(By.CSS_SELECTOR, ".error")
+    return elements[0].text if elements else ""
+
+
+def session_cookie(driver):
+    return next((cookie for cookie in driver.get_cookies() if cookie["name"] == "portcullis_session"), None)
+
+
+def screenshots(driver, folder):
+    os.makedirs(folder, exist_ok=True)
+    driver.delete_all_cookies()
+    for scheme in ("light", "dark"):
+        driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": scheme}]})
+        for width, height, mobile in ((1280, 800, False), (360, 740, True)):
+            driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile})
+            driver.get(PORTAL + "/login")
+            time.sleep(0.3)
+            path = os.path.join(folder, f"login-{width}x{height}-{scheme}.png")
+            driver.save_screenshot(path)
+            print(f"  saved {path}")
+    driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
+
+
+def run_flows(stack, proxy, user, driver, post_status):
+    password, secret = stack.users[user]
+    target = APP + "/reports/q3?x=1&y=two%20words"
+
+    # 1. A protected URL sends the browser to the login page, carrying the original URL.
+    driver.delete_all_cookies()
+    driver.get(target)
+    wait_until(driver, lambda: on_login_page(driver), "the protected URL did not lead to the login page")
+    expect("rd=" in driver.current_url, "the login URL carries rd", "rd=<original URL>", driver.current_url)
+
+    # 2. A wrong code shows the error and makes no session.
+    code = totp(secret)
+    wrong = "%06d" % ((int(code) + 500000) % 1000000)
+    log_in(driver, user, password, wrong)
+    wait_until(driver, lambda: "Incorrect" in error_text(driver), "a wrong code did not show the error")
+    expect(session_cookie(driver) is None, "no session after a wrong code", "no portcullis_session cookie", session_cookie(driver))
+
+    # 3. The right code: back at the original URL with its query, and the app sees the user.
+    driver.get(target)
+    wait_until(driver, lambda: on_login_page(driver), "the login page did not come back")
+    log_in(driver, user, password, code)
+    wait_until(driver, lambda: echo(driver) is not None, "the login did not lead back to the app")
+    expect(driver.current_url == target, "the original URL survives the login", target, driver.current_url)
+    seen = echo(driver)
+    expect(seen["Remote-User"] == user, "the app sees Remote-User", user, seen)
+    expect(seen["Remote-Groups"] == "admins,dev", "the app sees Remote-Groups", "admins,dev", seen)
+    expect(seen["path"] == "/reports/q3?x=1&y=two%20words", "the app gets the path and query", "/reports/q3?x=1&y=two%20words", seen["path"])
+
+    # 4. Reloading stays logged in; a second host under the same domain needs no new login.
+    driver.refresh()
+    expect((echo(driver) or {}).get("Remote-User") == user, "a reload stays logged in", user, driver.current_url)
+    driver.get(SECOND_APP + "/d/home")
+    wait_until(driver, lambda: echo(driver) is not None, "the second host asked for a login again")
+    expect(echo(driver)["Remote-User"] == user, "the second host sees the user", user, echo(driver))
+
+    # 5. Scripts get 401, not a redirect; a POST without a session gets the method-preserving answer.
+    status = curl("-o", "/dev/null", "-w", "%{http_code}", "-H", "Accept: application/json", APP + "/api/data")
+    expect(status == "401", "a non-browser client without a session gets 401", "401", status)
+    status = curl("-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "-H", "Accept: text/html", "--data", "a=1", APP + "/form")
+    expect(status == str(post_status), "a browser POST without a session", str(post_status), status)
+
+    # 6. Logout ends access at once.
+    from selenium.webdriver.common.by import By
+    driver.get(PORTAL + "/logout")
+    wait_until(driver, lambda: driver.find_elements(By.CSS_SELECTOR, "button[type=submit]"), "the logout page has no button")
+    driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait_until(driver, lambda: "Logged out" in driver.page_source, "logging out did not confirm")
+    driver.get(target)
+    wait_until(driver, lambda: on_login_page(driver), "after logout the app was still reachable")
+
+    # 7. The code used above is refused the second time.
+    log_in(driver, user, password, code)
+    wait_until(driver, lambda: "Incorrect" in error_text(driver), "a replayed code was not refused")
+    expect(session_cookie(driver) is None, "no session after a replayed code", "no portcullis_session cookie", session_cookie(driver))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--bin", required=True, help="the portcullis binary")
+    parser.add_argument("--proxies", default="caddy,nginx,haproxy")
+    parser.add_argument("--screenshots", help="save login page screenshots into this folder")
+    arguments = parser.parse_args()
+
+    stack = Stack(arguments.bin)
+    failures = 0
+    driver = None
+    try:
+        proxies = arguments.proxies.split(",")
+        for proxy in proxies:
+            stack.add_user(f"alice-{proxy}", f"pass phrase for {proxy}")
+        stack.start_core()
+        driver = make_browser()
+        for proxy in proxies:
+            print(f"{proxy}: ", end="", flush=True)
+            try:
+                getattr(stack, f"start_{proxy}")()
+                run_flows(stack, proxy, f"alice-{proxy}", driver, post_status=302 if proxy == "nginx" else 303)
+                print("all flows passed")
+                if arguments.screenshots and proxy == proxies[0]:
+                    screenshots(driver, arguments.screenshots)
+            except Exception as error:  # report and go on with the next proxy
+                failures += 1
+                print(f"FAILED\n{error}")
+                if not isinstance(error, Failure):
+                    traceback.print_exc()
+                print(stack.logs())
+            finally:
+                stack.stop(proxy)
+                stack.extra_logs = []
+    finally:
+        if driver:
+            driver.quit()
+        stack.cleanup()
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()

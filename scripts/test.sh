@@ -20,6 +20,7 @@ command -v nginx >/dev/null || needed+=(nginx)
 command -v haproxy >/dev/null || needed+=(haproxy)
 command -v chromium >/dev/null || needed+=(chromium)
 command -v chromedriver >/dev/null || needed+=(chromium-driver)
+command -v fail2ban-regex >/dev/null || needed+=(fail2ban)
 if [ ${#needed[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
     echo "Installing test tools: ${needed[*]}"

@@ -14,12 +14,15 @@ public struct Authenticator: Sendable {
         case replayedOTP = "replayed_otp"
         case disabled = "user_disabled"
         case noDevice = "no_otp_device"
+        /// Locked after too many wrong codes in a row, until `portcullis user unlock`.
+        case locked
     }
 
     public enum Outcome: Sendable, Equatable {
         case success(UserRecord, authLevel: Int)
-        /// `userName` is the name as typed when it is a valid name, for the log.
-        case failure(Failure, userName: String?)
+        /// `userName` is the name as typed when it is a valid name, for the log; `userID` is set when
+        /// the user exists.
+        case failure(Failure, userName: String?, userID: Int64?)
     }
 
     let vault: Vault
@@ -52,10 +55,12 @@ public struct Authenticator: Sendable {
         if mode == .passwordAndOTP {
             let hash = user?.passwordHash.flatMap { PasswordHasher.isSupported($0) ? $0 : nil } ?? dummyHash
             let check = (try? await vault.checkPassword(password, hash: hash)) ?? .mismatch
-            guard let user else { return .failure(.unknownUser, userName: shownName) }
-            guard !user.disabled else { return .failure(.disabled, userName: user.name) }
+            guard let user else { return .failure(.unknownUser, userName: shownName, userID: nil) }
+            guard !user.disabled else { return .failure(.disabled, userName: user.name, userID: user.id) }
+            // Said whatever the password was, so the answer does not tell whether it was right.
+            guard try await vault.store.lockedAt(userID: user.id) == nil else { return .failure(.locked, userName: user.name, userID: user.id) }
             guard user.passwordHash == hash, case .match(let needsRehash) = check else {
-                return .failure(.badPassword, userName: user.name)
+                return .failure(.badPassword, userName: user.name, userID: user.id)
             }
             let outcome = try await checkCode(code, user: user, now: now, authLevel: 2)
             if case .success = outcome, needsRehash {
@@ -63,8 +68,9 @@ public struct Authenticator: Sendable {
             }
             return outcome
         }
-        guard let user else { return .failure(.unknownUser, userName: shownName) }
-        guard !user.disabled else { return .failure(.disabled, userName: user.name) }
+        guard let user else { return .failure(.unknownUser, userName: shownName, userID: nil) }
+        guard !user.disabled else { return .failure(.disabled, userName: user.name, userID: user.id) }
+        guard try await vault.store.lockedAt(userID: user.id) == nil else { return .failure(.locked, userName: user.name, userID: user.id) }
         return try await checkCode(code, user: user, now: now, authLevel: 1)
     }
 
@@ -80,7 +86,7 @@ public struct Authenticator: Sendable {
     /// compare-and-set in the store so that of two racing logins only one wins.
     func checkCode(_ code: String, user: UserRecord, now: Int64, authLevel: Int) async throws -> Outcome {
         let devices = try await vault.store.devices(ofUserID: user.id)
-        guard !devices.isEmpty else { return .failure(.noDevice, userName: user.name) }
+        guard !devices.isEmpty else { return .failure(.noDevice, userName: user.name, userID: user.id) }
         var replayed = false
         for device in devices {
             let verdict = verifier.verify(code: code, secret: try vault.secret(of: device), parameters: device.parameters,
@@ -97,6 +103,6 @@ public struct Authenticator: Sendable {
                 continue
             }
         }
-        return .failure(replayed ? .replayedOTP : .badOTP, userName: user.name)
+        return .failure(replayed ? .replayedOTP : .badOTP, userName: user.name, userID: user.id)
     }
 }

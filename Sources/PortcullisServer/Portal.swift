@@ -13,6 +13,7 @@ public struct Portal: Sendable {
     let store: any Store
     let page: PortalPage
     let csrf = CSRFGuard()
+    let regulator: Regulator
     let logger: Logger
 
     public init(configuration: Configuration, gate: Gate, authenticator: Authenticator, store: any Store, logoDataURI: String?, logger: Logger) {
@@ -21,6 +22,7 @@ public struct Portal: Sendable {
         self.authenticator = authenticator
         self.store = store
         self.page = PortalPage(title: configuration.portalTitle, logoDataURI: logoDataURI)
+        self.regulator = Regulator(store: store, policy: configuration.regulation, logger: logger)
         self.logger = logger
     }
 
@@ -146,20 +148,49 @@ public struct Portal: Sendable {
             return formPage(blank, visit: visit, status: .forbidden)
         }
         let now = gate.clock.now()
+        let typedName = Self.validName(username)
+        // A banned name or address is turned away before any hashing or code check.
+        if let ban = try await regulator.activeBan(userName: typedName, client: visit.client, now: now) {
+            return try await bannedPage(ban, visit: visit, username: typedName, redirect: redirect, now: now)
+        }
         let outcome = try await authenticator.authenticate(username: username, password: form["password"] ?? "", code: form["code"] ?? "", now: now)
         switch outcome {
-        case .failure(let reason, let name):
-            logger.notice("authentication failed user=\(name ?? "-") client_ip=\(visit.client) reason=\(reason.rawValue)")
+        case .failure(let reason, let name, let userID):
+            let wrongCode = reason == .badOTP || reason == .replayedOTP
+            if let ban = try await regulator.failed(reason: reason.rawValue, userName: name ?? typedName, userID: userID, wrongCode: wrongCode, client: visit.client, now: now) {
+                return try await bannedPage(ban, visit: visit, username: typedName, redirect: redirect, now: now)
+            }
+            if reason == .locked {
+                let locked = try await loginForm(visit: visit, username: name ?? "", redirect: redirect,
+                                                 error: "This account is locked after too many wrong codes. Ask your administrator to unlock it.")
+                return formPage(locked, visit: visit, status: .forbidden)
+            }
             let message = configuration.authMode == .otpOnly ? "Incorrect username or code." : "Incorrect username, password or code."
             let again = try await loginForm(visit: visit, username: name ?? "", redirect: redirect, error: message)
             return formPage(again, visit: visit, status: .unauthorized)
         case .success(let user, let authLevel):
             let rememberMe = form["remember_me"] == "1" && configuration.sessionRememberMe > 0
             let token = try await createSession(user: user, authLevel: authLevel, rememberMe: rememberMe, visit: visit, now: now)
-            logger.info("authentication succeeded user=\(user.name) client_ip=\(visit.client)")
+            try await regulator.succeeded(user: user, client: visit.client, now: now)
             let sessionCookie = Cookies.setCookie(token.cookieValue, for: visit.cookie, maxAge: rememberMe ? configuration.sessionRememberMe : nil)
             return PortalResponses.redirect(to: redirect ?? visit.cookie.fallbackRedirect, setCookies: [sessionCookie])
         }
+    }
+
+    /// The login form saying when to try again, with 429 and `Retry-After`.
+    func bannedPage(_ ban: Ban, visit: Visit, username: String, redirect: String?, now: Int64) async throws -> Response {
+        let seconds = ban.retryAfter(now: now)
+        let wait = seconds < 120 ? "\(seconds) seconds" : "\((seconds + 59) / 60) minutes"
+        let form = try await loginForm(visit: visit, username: username, redirect: redirect, error: "Too many failed attempts. Try again in \(wait).")
+        var response = formPage(form, visit: visit, status: .tooManyRequests)
+        response.headers[.retryAfter] = String(seconds)
+        return response
+    }
+
+    /// The typed name when it is a valid user name, else "".
+    static func validName(_ typed: String) -> String {
+        let trimmed = typed.trimmingASCIIWhitespace()
+        return (try? UserFieldRules.validateName(trimmed)) == nil ? "" : trimmed
     }
 
     /// Stores a new session and adds it to the verify cache.
@@ -221,7 +252,7 @@ public struct Portal: Sendable {
             let user = gate.cache.session(for: token)?.identity.user
             gate.cache.remove(idHash: idHash)
             if try await store.deleteSession(idHash: idHash) || user != nil {
-                logger.info("logged out user=\(user ?? "-") client_ip=\(visit.client)")
+                try await regulator.loggedOut(userName: user ?? "", client: visit.client, now: gate.clock.now())
             }
         }
         if let redirect = acceptedRedirect(form["rd"], cookie: visit.cookie) {

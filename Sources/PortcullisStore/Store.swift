@@ -40,8 +40,38 @@ public protocol SecretStore: Sendable {
     func resealAll(newKeyCheck: [UInt8], reseal: @Sendable ([UInt8], String) throws -> [UInt8]) async throws -> Int
 }
 
+/// Failed logins, bans and the lockout after wrong codes; kept in the store so they survive restarts.
+public protocol RegulationStore: Sendable {
+    /// Records a failed login of `userName` from `clientIP` and bans whichever of the two reached
+    /// `policy.maxRetries` failures within `policy.findTime` (their count then starts again).
+    /// - Returns: the bans this failure started.
+    func recordFailure(userName: String, clientIP: String, at unixTime: Int64, policy: RegulationPolicy) async throws -> [Ban]
+    /// The ban in force on this user name or this address that ends last, if any.
+    func activeBan(userName: String?, clientIP: String, at unixTime: Int64) async throws -> Ban?
+    /// Every ban in force, ending soonest first.
+    func activeBans(at unixTime: Int64) async throws -> [Ban]
+    /// Lifts a ban and forgets the failures counted toward the next one. Returns how many bans were lifted.
+    func removeBan(kind: BanKind, value: String) async throws -> Int
+    /// Counts a wrong code for a user; at `limit` consecutive ones (0: never) the user is locked.
+    /// - Returns: true when this failure locked the user.
+    func recordOTPFailure(userID: Int64, at unixTime: Int64, limit: Int) async throws -> Bool
+    /// Resets the count of consecutive wrong codes (after a good login).
+    func clearOTPFailures(userID: Int64) async throws
+    /// When the user was locked, or nil when they are not.
+    func lockedAt(userID: Int64) async throws -> Int64?
+    /// Unlocks a user and resets their count. Returns false when they were not locked.
+    func unlock(userID: Int64) async throws -> Bool
+}
+
+/// The audit trail.
+public protocol AuditStore: Sendable {
+    func appendAudit(_ entry: AuditEntry) async throws
+    /// Entries since `unixTime`, of one user name when given, oldest first, at most `limit`.
+    func auditEntries(userName: String?, since unixTime: Int64, limit: Int) async throws -> [AuditEntry]
+}
+
 /// Everything Portcullis keeps. Each backend (SQLite, PostgreSQL) passes the same contract tests.
-public protocol Store: UserStore, OTPDeviceStore, SecretStore, SessionStore {
+public protocol Store: UserStore, OTPDeviceStore, SecretStore, SessionStore, RegulationStore, AuditStore {
     /// Answers when the store is reachable (for health checks).
     func ping() async throws
     /// Closes connections; the store is unusable afterwards.

@@ -80,17 +80,24 @@ struct SessionCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await StorageSession.with(options) { session in
+                var userName = ""
+                var detail = ""
                 if all {
                     let count = try await session.store.deleteAllSessions()
+                    detail = "all (\(count))"
                     print("Ended \(count) session\(count == 1 ? "" : "s").")
                 } else if let user {
                     let record = try await session.vault.requireUser(user)
                     let count = try await session.store.deleteSessions(userID: record.id)
+                    userName = record.name
+                    detail = "all of the user's (\(count))"
                     print("Ended \(count) session\(count == 1 ? "" : "s") of \(record.name).")
                 } else if let id {
                     _ = try await session.store.deleteSession(shortIDPrefix: id.lowercased())
+                    detail = "session \(id.lowercased())"
                     print("Ended session \(id.lowercased()).")
                 }
+                try await session.store.appendAudit(AuditEntry(time: currentUnixTime(), event: .sessionRevoked, userName: userName, clientIP: "", reason: detail))
             }
         }
     }

@@ -9,7 +9,7 @@ struct UserCommand: AsyncParsableCommand {
         abstract: "Add, list, show, change and remove users.",
         subcommands: [
             UserAdd.self, UserList.self, UserShow.self, UserRemove.self, UserDisable.self, UserEnable.self,
-            UserPasswd.self, OTPCommand.self,
+            UserUnlock.self, UserPasswd.self, OTPCommand.self,
         ]
     )
 }
@@ -132,6 +132,9 @@ struct UserShow: AsyncParsableCommand {
             print("Groups:       \(user.groups.joined(separator: ", "))")
             print("Password:     \(user.passwordHash == nil ? "none" : "set")")
             print("Disabled:     \(user.disabled ? "yes" : "no")")
+            if let locked = try await session.store.lockedAt(userID: user.id) {
+                print("Locked:       since \(formatTime(locked)), after too many wrong codes (portcullis user unlock \(user.name))")
+            }
             print("Created:      \(formatTime(user.createdAt))")
             print("OTP devices:  \(devices.isEmpty ? "none (add one with: portcullis user otp add \(user.name))" : "")")
             for device in devices { print("  " + DeviceSummary(device).line) }
@@ -174,6 +177,28 @@ private func setDisabled(_ disabled: Bool, name: String, options: GlobalOptions)
         user.disabled = disabled
         try await session.store.updateUser(user)
         print(disabled ? "Disabled user '\(user.name)'." : "Enabled user '\(user.name)'.")
+    }
+}
+
+struct UserUnlock: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "unlock",
+        abstract: "Let a user locked after too many wrong codes log in again.",
+        discussion: "A user is locked after regulation.max_otp_failures wrong codes in a row (with the right password). Bans of the user's name are lifted with: portcullis ban remove --user NAME"
+    )
+    @OptionGroup var options: GlobalOptions
+    @Argument(help: "The user name.") var name: String
+
+    func run() async throws {
+        try await StorageSession.with(options) { session in
+            let user = try await session.vault.requireUser(name)
+            guard try await session.store.unlock(userID: user.id) else {
+                print("User '\(user.name)' is not locked.")
+                return
+            }
+            try await session.store.appendAudit(AuditEntry(time: currentUnixTime(), event: .unlocked, userName: user.name, clientIP: "", reason: "portcullis user unlock"))
+            print("Unlocked user '\(user.name)'.")
+        }
     }
 }
 

@@ -105,8 +105,11 @@ class Stack:
                               capture_output=True, text=True, check=True).stdout
 
     def environment(self):
+        # Every browser here comes from 127.0.0.1, so the wrong and replayed codes of all proxies
+        # count against one address: allow more than the default 5 before a ban.
         return dict(os.environ, PORTCULLIS_SERVER_LISTEN=f"127.0.0.1:{PORTCULLIS_PORT}",
-                    PORTCULLIS_SESSION_COOKIES_0_DOMAIN="example.com", PORTCULLIS_SESSION_COOKIES_0_PORTAL_URL=PORTAL)
+                    PORTCULLIS_SESSION_COOKIES_0_DOMAIN="example.com", PORTCULLIS_SESSION_COOKIES_0_PORTAL_URL=PORTAL,
+                    PORTCULLIS_REGULATION_MAX_RETRIES="50")
 
     def start_core(self):
         self.start("app", [sys.executable, os.path.join(ROOT, "scripts/e2e/upstream.py"), str(UPSTREAM_PORT)], "app.log", UPSTREAM_PORT)

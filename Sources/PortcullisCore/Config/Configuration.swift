@@ -40,6 +40,12 @@ public struct Configuration: Sendable, Equatable {
     /// `auth.mode`: what a login asks for.
     public var authMode: AuthMode = .passwordAndOTP
 
+    // MARK: regulation
+
+    /// `regulation.max_retries`, `regulation.find_time`, `regulation.ban_time`,
+    /// `regulation.max_otp_failures`: bans after failed logins, and the lockout after wrong codes.
+    public var regulation = RegulationPolicy()
+
     // MARK: portal
 
     /// `portal.title`: the heading and title of the login page.

@@ -104,6 +104,26 @@ enum ConfigurationKeys {
             config.authMode = mode
             return true
         },
+        Key(path: "regulation.max_retries", allowed: "a whole number from 1 to 1000") { config, value, _ in
+            guard let number = Int(value), (1...1000).contains(number) else { return false }
+            config.regulation.maxRetries = number
+            return true
+        },
+        Key(path: "regulation.find_time", allowed: "a duration from 1s to 30d") { config, value, _ in
+            guard let seconds = DurationParser.seconds(value), (1...2_592_000).contains(seconds) else { return false }
+            config.regulation.findTime = seconds
+            return true
+        },
+        Key(path: "regulation.ban_time", allowed: "a duration from 1s to 365d") { config, value, _ in
+            guard let seconds = DurationParser.seconds(value), (1...31_536_000).contains(seconds) else { return false }
+            config.regulation.banTime = seconds
+            return true
+        },
+        Key(path: "regulation.max_otp_failures", allowed: "a whole number from 1 to 1000, or 0 to turn the lockout off") { config, value, _ in
+            guard let number = Int(value), (0...1000).contains(number) else { return false }
+            config.regulation.maxOTPFailures = number
+            return true
+        },
         Key(path: "portal.title", allowed: "1 to 80 characters") { config, value, _ in
             guard !value.isEmpty, value.count <= 80, !value.contains(where: \.isNewline) else { return false }
             config.portalTitle = value

@@ -50,6 +50,17 @@ public enum ConfigurationTemplate {
       # there is more than one user), like the single-secret tools Portcullis replaces.
       mode: password_and_otp
 
+    regulation:
+      # A user name, and separately a client address, that fails this many logins within find_time
+      # is refused (429) for ban_time; then it starts again. With these values: at most 20 guesses
+      # an hour per name or address.
+      max_retries: 5
+      find_time: 10m
+      ban_time: 15m
+      # This many wrong codes in a row (with the right password) lock the user until
+      # `portcullis user unlock NAME`; 0 turns the lockout off.
+      max_otp_failures: 10
+
     portal:
       # The heading and title of the login page.
       title: Portcullis

@@ -53,6 +53,45 @@ enum SQLiteMigrations {
             "CREATE INDEX sessions_user ON sessions(user_id)",
             "INSERT OR IGNORE INTO meta (key, value) VALUES ('change_generation', 0)",
         ]),
+        (3, [
+            """
+            CREATE TABLE auth_failures (
+                at INTEGER NOT NULL,
+                user_name TEXT NOT NULL COLLATE NOCASE,
+                client_ip TEXT NOT NULL
+            )
+            """,
+            "CREATE INDEX auth_failures_user ON auth_failures(user_name, at)",
+            "CREATE INDEX auth_failures_ip ON auth_failures(client_ip, at)",
+            """
+            CREATE TABLE bans (
+                kind TEXT NOT NULL CHECK (kind IN ('user', 'ip')),
+                value TEXT NOT NULL COLLATE NOCASE,
+                created_at INTEGER NOT NULL,
+                until INTEGER NOT NULL,
+                PRIMARY KEY (kind, value)
+            )
+            """,
+            """
+            CREATE TABLE otp_lockouts (
+                user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+                consecutive_failures INTEGER NOT NULL DEFAULT 0,
+                locked_at INTEGER
+            )
+            """,
+            """
+            CREATE TABLE audit (
+                id INTEGER PRIMARY KEY,
+                at INTEGER NOT NULL,
+                event TEXT NOT NULL,
+                user_name TEXT NOT NULL COLLATE NOCASE,
+                client_ip TEXT NOT NULL,
+                reason TEXT NOT NULL
+            )
+            """,
+            "CREATE INDEX audit_at ON audit(at)",
+            "CREATE INDEX audit_user ON audit(user_name, at)",
+        ]),
     ]
 
     static var latestVersion: Int { steps.last?.version ?? 0 }

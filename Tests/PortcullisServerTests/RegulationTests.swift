@@ -72,8 +72,9 @@ import Testing
         }
     }
 
-    @Test("guesses per user name in an hour are what the policy allows: max_retries per (ban_time + the time to make them)")
-    func guessesPerHour() async throws {
+    @Test("guesses in an hour, per user name and per address, are what the policy allows: max_retries per (ban_time + the time to make them)",
+          arguments: [BanKind.user, .ip])
+    func guessesPerHour(kind: BanKind) async throws {
         let policy = RegulationPolicy(maxRetries: 3, findTime: 600, banTime: 900, maxOTPFailures: 0)
         let harness = try await GateHarness.make(Self.configuration(policy))
         defer { Task { await harness.close() } }
@@ -86,11 +87,14 @@ import Testing
             let token = Page.csrfToken(page)!
             var made = 0
             let start = harness.clock.now
-            var attacker = 0
+            var attempt = 0
             while harness.clock.now < start + 3600 {
-                attacker += 1  // a new address every time, so only the user name's count applies
-                let response = try await browser.post(client, "/login", [("csrf", token), ("username", "alice"), ("password", "guess"), ("code", "000000")],
-                                                      extra: [HTTPField.Name("X-Forwarded-For")!: "10.0.\(attacker / 250).\(attacker % 250 + 1)"])
+                attempt += 1
+                // Vary the other key every time, so only the one under test is counted.
+                let address = kind == .user ? "10.0.\(attempt / 250).\(attempt % 250 + 1)" : "203.0.113.9"
+                let name = kind == .user ? "alice" : "user\(attempt)"
+                let response = try await browser.post(client, "/login", [("csrf", token), ("username", name), ("password", "guess"), ("code", "000000")],
+                                                      extra: [HTTPField.Name("X-Forwarded-For")!: address])
                 if response.status == .unauthorized { made += 1 }
                 // The failure that starts a ban is answered with 429, and it was a guess too.
                 if response.status == .tooManyRequests, response.headers[.retryAfter] == String(policy.banTime) { made += 1 }
@@ -103,6 +107,40 @@ import Testing
         let cycles = Int((3600 + cycle - 1) / cycle)
         #expect(guesses == cycles * policy.maxRetries, "guesses in an hour")
         #expect(guesses == 12)
+    }
+
+    @Test("two logins racing with the same code: exactly one wins")
+    func racingLogins() async throws {
+        let harness = try await GateHarness.make()
+        defer { Task { await harness.close() } }
+        try await harness.addUser("alice")
+        let server = try await harness.server()
+        try await Application(router: server.router).test(.router) { client in
+            for round in 0..<5 {
+                // Each round a fresh code (a later step), tried by 4 browsers at once.
+                harness.clock.advance(30)
+                let code = harness.code()
+                var prepared: [(Browser, String)] = []
+                for _ in 0..<4 {
+                    var browser = Browser()
+                    let page = try await browser.get(client, "/login")
+                    prepared.append((browser, Page.csrfToken(page)!))
+                }
+                let statuses = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
+                    for (browser, token) in prepared {
+                        group.addTask {
+                            var browser = browser
+                            return try await browser.post(client, "/login", [("csrf", token), ("username", "alice"), ("password", "correct horse"), ("code", code)]).status
+                        }
+                    }
+                    return try await group.reduce(into: []) { $0.append($1) }
+                }
+                #expect(statuses.filter { $0 == .seeOther }.count == 1, "round \(round): \(statuses)")
+                #expect(statuses.filter { $0 == .unauthorized }.count == 3, "round \(round): \(statuses)")
+            }
+        }
+        let replays = try await harness.store.auditEntries(userName: "alice", since: 0, limit: 100).filter { $0.reason == "replayed_otp" }
+        #expect(replays.count == 15)
     }
 
     @Test("wrong codes with the right password lock the user; the lock says so whatever the password, and holds until unlocked")

@@ -102,7 +102,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PortcullisCLITests",
-            dependencies: ["portcullis", "portcullis-store-probe", "PortcullisCore", "PortcullisTestSupport"],
+            dependencies: ["portcullis", "portcullis-store-probe", "PortcullisCore", "PortcullisStore", "PortcullisTestSupport"],
             swiftSettings: strictSettings
         ),
     ]

@@ -34,9 +34,13 @@ public struct GateServer {
         let portal = Portal(configuration: configuration, gate: gate, authenticator: authenticator, store: vault.store,
                             logoDataURI: logoDataURI, logger: logger)
         let router = Router(context: GateContext.self)
-        VerifyRoutes.add(to: router, gate: gate)
+        let basicGate = BasicGate(authenticator: authenticator, regulator: portal.regulator, store: vault.store)
+        let basic = BasicSupport(settings: configuration.basic, cache: BasicLingerCache(settings: configuration.basic), gate: basicGate)
+        VerifyRoutes.add(to: router, gate: gate, basic: basic)
         portal.add(to: router)
-        let sync = SessionSync(store: vault.store, cache: cache, writes: writes, clock: clock, logger: logger)
+        var sync = SessionSync(store: vault.store, cache: cache, writes: writes, clock: clock, logger: logger)
+        // A user disabled, removed or changed elsewhere: lingering Basic credentials are checked again.
+        sync.onReload = { [cache = basic.cache] in cache.removeAll() }
         return GateServer(gate: gate, portal: portal, sync: sync, router: router, configuration: configuration)
     }
 

@@ -43,11 +43,11 @@ public struct Regulator: Sendable {
         return bans.max { $0.until < $1.until }
     }
 
-    /// Records a good login.
-    public func succeeded(user: UserRecord, client: IPAddress, now: Int64) async throws {
-        logger.info("authentication succeeded user=\(user.name) client_ip=\(client)")
+    /// Records a good login; `method` (`form`, `basic`, `app_password:LABEL`) goes to the audit entry.
+    public func succeeded(user: UserRecord, client: IPAddress, now: Int64, method: String = "form") async throws {
+        logger.info("authentication succeeded user=\(user.name) client_ip=\(client) method=\(method.split(separator: ":").first ?? "")")
         try await store.clearOTPFailures(userID: user.id)
-        try await store.appendAudit(AuditEntry(time: now, event: .loginSucceeded, userName: user.name, clientIP: client.description))
+        try await store.appendAudit(AuditEntry(time: now, event: .loginSucceeded, userName: user.name, clientIP: client.description, reason: method))
     }
 
     /// Records a logout.

@@ -17,6 +17,8 @@ public struct SessionSync: Service {
     public var pollInterval: Duration = .seconds(1)
     /// How often expired sessions are purged.
     public var purgeInterval: Duration = .seconds(600)
+    /// Called after a reload (something changed: forget what was derived from the old state).
+    var onReload: @Sendable () -> Void = {}
 
     public init(store: any Store, cache: SessionCache, writes: SessionWrites, clock: GateClock, logger: Logger) {
         self.store = store
@@ -56,6 +58,8 @@ public struct SessionSync: Service {
                     try await store.touchSession(idHash: idHash, lastActivity: time)
                 case .delete(let idHash):
                     _ = try await store.deleteSession(idHash: idHash)
+                case .appPasswordUsed(let id, let time):
+                    try await store.touchAppPassword(id: id, at: time)
                 }
             } catch {
                 logger.warning("could not write a session change to the store", metadata: ["error": "\(error)"])
@@ -76,6 +80,7 @@ public struct SessionSync: Service {
                 let current = try await store.changeGeneration()
                 if current != generation {
                     try await Self.load(store: store, into: cache, now: clock.now())
+                    onReload()
                     generation = current
                 }
                 if clock.now() - lastPurge >= Int64(purgeInterval.components.seconds) {

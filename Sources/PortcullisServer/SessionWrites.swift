@@ -6,6 +6,8 @@ public struct SessionWrites: Sendable {
         case touch(idHash: [UInt8], at: Int64)
         /// End a session (expired, used from outside its binding, or evicted).
         case delete(idHash: [UInt8])
+        /// Record an app password's use (at most once a minute per lingering credential).
+        case appPasswordUsed(id: Int64, at: Int64)
     }
 
     let continuation: AsyncStream<Write>.Continuation

@@ -14,17 +14,17 @@ enum VerifyRoutes {
         ("/auth/check", .authRequest),      // simpleotp's path (nginx auth_request)
     ]
 
-    static func add(to router: Router<GateContext>, gate: Gate) {
+    static func add(to router: Router<GateContext>, gate: Gate, basic: BasicSupport) {
         for endpoint in endpoints {
-            let handler: @Sendable (Request, GateContext) -> Response = { request, context in
-                answer(request, context: context, gate: gate, style: endpoint.style)
+            let handler: @Sendable (Request, GateContext) async throws -> Response = { request, context in
+                try await answer(request, context: context, gate: gate, basic: basic, style: endpoint.style)
             }
             router.get(RouterPath(endpoint.path), use: handler)
             router.head(RouterPath(endpoint.path), use: handler)
         }
     }
 
-    static func answer(_ request: Request, context: GateContext, gate: Gate, style: VerifyStyle) -> Response {
+    static func answer(_ request: Request, context: GateContext, gate: Gate, basic: BasicSupport, style: VerifyStyle) async throws -> Response {
         let headers = request.headers
         let verifyRequest = VerifyRequest(
             forwardedMethod: headers[HeaderNames.forwardedMethod], forwardedProto: headers[HeaderNames.forwardedProto],
@@ -32,9 +32,48 @@ enum VerifyRoutes {
             originalURL: headers[HeaderNames.originalURL], originalMethod: headers[HeaderNames.originalMethod],
             accept: headers[.accept], requestedWith: headers[HeaderNames.requestedWith]
         )
+        let head = request.method == .head
+        // The common case is answered synchronously: a session from memory, no I/O.
         let verdict = gate.verify(verifyRequest, cookieHeader: headers[.cookie], peer: context.peerAddress,
                                   forwardedFor: headers[HeaderNames.forwardedFor], style: style)
-        return response(for: verdict, head: request.method == .head)
+        switch verdict {
+        case .allow, .badRequest, .forbidden:
+            return response(for: verdict, head: head)
+        case .redirect, .unauthorized:
+            break
+        }
+        guard case .original(let original) = gate.decider.original(verifyRequest, style: style),
+              let cookie = gate.decider.cookie(for: original.host), basic.isEnabled(for: cookie)
+        else { return response(for: verdict, head: head) }
+
+        guard let credentials = BasicCredentials(header: headers[.authorization]) else {
+            // Scripts learn that Basic works here; browsers are sent to the login page instead.
+            var answer = response(for: verdict, head: head)
+            if case .unauthorized(location: nil) = verdict { answer.headers[.wwwAuthenticate] = basic.challenge }
+            return answer
+        }
+        let client = gate.resolver.resolve(peer: context.peerAddress, forwardedFor: headers[HeaderNames.forwardedFor])
+        let now = gate.clock.now()
+        let key = basic.cache.key(for: credentials, client: client)
+        if let (identity, recordUse) = basic.cache.use(key, now: now) {
+            if let recordUse { gate.writes.enqueue(.appPasswordUsed(id: recordUse, at: now)) }
+            return response(for: .allow(identity), head: head)
+        }
+        switch try await basic.gate.check(credentials, client: client, now: now) {
+        case .allowed(let identity, let appPasswordID):
+            basic.cache.insert(key, identity: identity, appPasswordID: appPasswordID, now: now)
+            return response(for: .allow(identity), head: head)
+        case .refused:
+            var answer = response(for: .unauthorized(location: nil), head: head)
+            answer.headers[.wwwAuthenticate] = basic.challenge
+            return answer
+        case .banned(let ban):
+            // nginx turns anything but 401 and 403 from an auth request into 500.
+            var answer = response(for: .forbidden("Too many failed attempts. Try again in \(ban.retryAfter(now: now)) seconds."), head: head)
+            if style == .forwardAuth { answer.status = .tooManyRequests }
+            answer.headers[.retryAfter] = String(ban.retryAfter(now: now))
+            return answer
+        }
     }
 
     /// The HTTP form of a verdict.

@@ -63,6 +63,20 @@ public protocol RegulationStore: Sendable {
     func unlock(userID: Int64) async throws -> Bool
 }
 
+/// Passwords for one device each, used with HTTP Basic without a code; kept only as SHA-256.
+public protocol AppPasswordStore: Sendable {
+    /// Adds one. Throws ``StoreError/Code/duplicate`` if the user has one with that label.
+    func addAppPassword(_ record: AppPasswordRecord) async throws -> AppPasswordRecord
+    /// A user's app passwords, oldest first.
+    func appPasswords(ofUserID userID: Int64) async throws -> [AppPasswordRecord]
+    /// The app password with this hash, with its user, if any.
+    func appPassword(hash: [UInt8]) async throws -> (AppPasswordRecord, UserRecord)?
+    /// Removes one by label (case-insensitive), moving the change generation. Throws ``StoreError/Code/notFound``.
+    func removeAppPassword(userID: Int64, label: String) async throws
+    /// Records a use.
+    func touchAppPassword(id: Int64, at unixTime: Int64) async throws
+}
+
 /// The audit trail.
 public protocol AuditStore: Sendable {
     func appendAudit(_ entry: AuditEntry) async throws
@@ -71,7 +85,7 @@ public protocol AuditStore: Sendable {
 }
 
 /// Everything Portcullis keeps. Each backend (SQLite, PostgreSQL) passes the same contract tests.
-public protocol Store: UserStore, OTPDeviceStore, SecretStore, SessionStore, RegulationStore, AuditStore {
+public protocol Store: UserStore, OTPDeviceStore, SecretStore, SessionStore, RegulationStore, AuditStore, AppPasswordStore {
     /// Answers when the store is reachable (for health checks).
     func ping() async throws
     /// Closes connections; the store is unusable afterwards.

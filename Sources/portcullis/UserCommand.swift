@@ -9,7 +9,7 @@ struct UserCommand: AsyncParsableCommand {
         abstract: "Add, list, show, change and remove users.",
         subcommands: [
             UserAdd.self, UserList.self, UserShow.self, UserRemove.self, UserDisable.self, UserEnable.self,
-            UserUnlock.self, UserPasswd.self, OTPCommand.self,
+            UserUnlock.self, UserPasswd.self, OTPCommand.self, AppPasswordCommand.self,
         ]
     )
 }

@@ -65,7 +65,8 @@ import Testing
         defer { cli.remove() }
         #expect(try cli.run(["user", "add", "alice", "--password-stdin"], input: "pw\n").status == 0)
         #expect(try cli.sql("PRAGMA journal_mode").trimmingCharacters(in: .whitespacesAndNewlines) == "wal")
-        #expect(try cli.sql("SELECT MAX(version) FROM schema_migrations").trimmingCharacters(in: .whitespacesAndNewlines) == "3")
+        #expect(try cli.sql("SELECT MAX(version) FROM schema_migrations").trimmingCharacters(in: .whitespacesAndNewlines) == String(SQLiteStore.schemaVersion))
+        #expect(SQLiteStore.schemaVersion >= 4)
         // Deleting a user removes their devices (foreign keys are enforced).
         #expect(try cli.run(["user", "otp", "add", "alice"]).status == 0)
         #expect(try cli.run(["user", "remove", "alice"]).status == 0)

@@ -94,6 +94,23 @@ import Testing
         #expect(configuration.totpSkew == 0)
     }
 
+    @Test("basic and regulation keys are read, from YAML and the environment")
+    func basicAndRegulation() throws {
+        let configuration = try load("""
+        basic: {enabled: false, realm: "Home lab", linger: 5m, idle: 90s, logout_on_ip_change: false}
+        regulation: {max_retries: 7, find_time: 1h, ban_time: 2h, max_otp_failures: 0}
+        session:
+          cookies:
+            - {domain: example.com, portal_url: "https://auth.example.com", basic: true}
+        """, ["PORTCULLIS_BASIC_LINGER": "15m"])
+        #expect(configuration.basic.enabled == false && configuration.basic.realm == "Home lab")
+        #expect(configuration.basic.linger == 900 && configuration.basic.idle == 90 && configuration.basic.logoutOnIPChange == false)
+        #expect(configuration.sessionCookies[0].basic == true)
+        #expect(configuration.regulation == RegulationPolicy(maxRetries: 7, findTime: 3600, banTime: 7200, maxOTPFailures: 0))
+        let found = problems("basic: {realm: 'a\"b', linger: 0, enabled: maybe}\nregulation: {max_retries: 0}")
+        #expect(found.count == 4, "\(found)")
+    }
+
     @Test("a bare `off` (which YAML reads as false) is accepted for ip_binding")
     func bareOff() throws {
         #expect(try load("session:\n  ip_binding: off\n").sessionIPBinding == .off)

@@ -7,6 +7,8 @@
 --   txn.portcullis_status    200, 302, 303, 401, 403 (or 500 when Portcullis cannot be reached)
 --   txn.portcullis_location  where to send a browser that must log in
 --   txn.portcullis_user, txn.portcullis_groups, txn.portcullis_name, txn.portcullis_email
+--   txn.portcullis_challenge WWW-Authenticate for clients that may send HTTP Basic
+--   txn.portcullis_retry     Retry-After when the client is banned (status 429)
 
 -- Portcullis's address (server.listen) and endpoint.
 local portcullis_url = "http://127.0.0.1:9091/api/authz/forward-auth"
@@ -28,7 +30,8 @@ core.register_action("portcullis", { "http-req" }, function(txn)
         -- HAProxy states the client address itself; what the client sent is not passed on.
         ["X-Forwarded-For"] = { txn.sf:src() },
     }
-    for _, name in ipairs({ "cookie", "accept", "x-requested-with" }) do
+    -- Authorization carries HTTP Basic credentials (password + code) from clients that cannot log in with a form.
+    for _, name in ipairs({ "cookie", "accept", "x-requested-with", "authorization" }) do
         local value = first(incoming, name)
         if value ~= nil then headers[name] = { value } end
     end
@@ -48,4 +51,6 @@ core.register_action("portcullis", { "http-req" }, function(txn)
     txn:set_var("txn.portcullis_groups", first(answer, "remote-groups") or "")
     txn:set_var("txn.portcullis_name", first(answer, "remote-name") or "")
     txn:set_var("txn.portcullis_email", first(answer, "remote-email") or "")
+    txn:set_var("txn.portcullis_challenge", first(answer, "www-authenticate") or "")
+    txn:set_var("txn.portcullis_retry", first(answer, "retry-after") or "")
 end)

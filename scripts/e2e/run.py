@@ -76,6 +76,7 @@ class Stack:
         self.binary = os.path.abspath(binary)
         self.processes = []
         self.users = {}
+        self.cli_secrets = {}
         self.extra_logs = []
 
     def start(self, name, command, log_name, port, **options):
@@ -118,7 +119,10 @@ class Stack:
     def add_user(self, name, password):
         self.portcullis("user", "add", name, "--groups", "admins,dev", "--email", f"{name}@example.com", "--password-stdin", stdin=password + "\n")
         secret = json.loads(self.portcullis("user", "otp", "add", name, "--json"))["secret"]
+        # A second device for curl's HTTP Basic logins, so they need not wait for the next time step.
+        cli_secret = json.loads(self.portcullis("user", "otp", "add", name, "--label", "cli", "--json"))["secret"]
         self.users[name] = (password, secret)
+        self.cli_secrets[name] = cli_secret
 
     # Proxies, each from its shipped configuration.
 
@@ -328,6 +332,15 @@ def run_flows(stack, proxy, user, driver, post_status):
     expect(status == "401", "a non-browser client without a session gets 401", "401", status)
     status = curl("-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "-H", "Accept: text/html", "--data", "a=1", APP + "/form")
     expect(status == str(post_status), "a browser POST without a session", str(post_status), status)
+
+    # 5b. HTTP Basic: the password followed by a code works for scripts, and lingers; wrong ones get a challenge.
+    basic = f"{user}:{password}{totp(stack.cli_secrets[user])}"
+    for attempt in range(2):
+        body = curl("-u", basic, "-H", "Accept: application/json", APP + "/dav/file.txt")
+        expect(f'&quot;Remote-User&quot;: &quot;{user}&quot;' in body, f"curl -u with password+code (request {attempt + 1}) reaches the app as the user", user, body[:300])
+    headers = curl("-s", "-o", "/dev/null", "-D", "-", "-u", f"{user}:{password}000000", "-H", "Accept: application/json", APP + "/dav/")
+    expect(headers.startswith("HTTP/") and " 401" in headers.split("\r\n")[0], "a wrong Basic credential gets 401", "401", headers.split("\r\n")[0])
+    expect("www-authenticate: basic realm=" in headers.lower(), "the 401 carries WWW-Authenticate", 'WWW-Authenticate: Basic realm="Portcullis"', headers)
 
     # 6. Logout ends access at once.
     from selenium.webdriver.common.by import By

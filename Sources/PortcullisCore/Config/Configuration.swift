@@ -40,6 +40,11 @@ public struct Configuration: Sendable, Equatable {
     /// `auth.mode`: what a login asks for.
     public var authMode: AuthMode = .passwordAndOTP
 
+    // MARK: basic
+
+    /// `basic.*`: HTTP Basic with password + code on the verify endpoints, for clients that cannot show a form.
+    public var basic = BasicAuthConfiguration()
+
     // MARK: regulation
 
     /// `regulation.max_retries`, `regulation.find_time`, `regulation.ban_time`,
@@ -89,6 +94,23 @@ public struct Configuration: Sendable, Equatable {
     }
 }
 
+/// `basic.*`: HTTP Basic on the verify endpoints, where the password is the user's password followed
+/// by the current code (or an app password), and an accepted credential lingers.
+public struct BasicAuthConfiguration: Sendable, Equatable {
+    /// `basic.enabled`: whether the verify endpoints accept Basic credentials at all.
+    public var enabled = true
+    /// `basic.realm`: the realm of `WWW-Authenticate: Basic realm="..."`.
+    public var realm = "Portcullis"
+    /// `basic.linger`: how long an accepted credential keeps working from the same address, in seconds.
+    public var linger: Int64 = 600
+    /// `basic.idle`: with a value, a lingering credential also ends after this long unused (0: off).
+    public var idle: Int64 = 0
+    /// `basic.logout_on_ip_change`: a lingering credential works only from the address it was accepted from.
+    public var logoutOnIPChange = true
+
+    public init() {}
+}
+
 /// How a session is tied to the client's address.
 public enum IPBinding: String, Sendable, CaseIterable {
     /// Not tied.
@@ -120,13 +142,15 @@ public struct SessionCookieConfiguration: Sendable, Equatable {
     public var secure: Bool
     /// Where to go after login when no valid `rd` was given; the domain's root by default.
     public var defaultRedirectURL: String?
+    /// Whether HTTP Basic is accepted for this domain; nil follows `basic.enabled`.
+    public var basic: Bool?
 
     public enum SameSite: String, Sendable, CaseIterable {
         case lax = "Lax", strict = "Strict", none = "None"
     }
 
     public init(domain: String, portalURL: String, name: String = "portcullis_session", path: String = "/",
-                sameSite: SameSite = .lax, secure: Bool = true, defaultRedirectURL: String? = nil) {
+                sameSite: SameSite = .lax, secure: Bool = true, defaultRedirectURL: String? = nil, basic: Bool? = nil) {
         self.domain = domain
         self.portalURL = portalURL
         self.name = name
@@ -134,6 +158,7 @@ public struct SessionCookieConfiguration: Sendable, Equatable {
         self.sameSite = sameSite
         self.secure = secure
         self.defaultRedirectURL = defaultRedirectURL
+        self.basic = basic
     }
 
     /// The portal URL without a trailing slash.

@@ -63,16 +63,13 @@ enum ConfigurationKeys {
             updateCookie(&config, index) { $0.sameSite = sameSite }
             return true
         },
-        Key(path: "session.cookies.*.secure", allowed: "true or false") { config, value, index in
-            guard let flag = Bool(value.lowercased()) else { return false }
-            updateCookie(&config, index) { $0.secure = flag }
-            return true
-        },
+        flag("session.cookies.*.secure") { config, flag, index in updateCookie(&config, index) { $0.secure = flag } },
         Key(path: "session.cookies.*.default_redirect_url", allowed: "an http(s) URL on the cookie's domain") { config, value, index in
             guard RedirectValidator.host(ofSafeURL: value) != nil else { return false }
             updateCookie(&config, index) { $0.defaultRedirectURL = value }
             return true
         },
+        flag("session.cookies.*.basic") { config, flag, index in updateCookie(&config, index) { $0.basic = flag } },
         Key(path: "session.inactivity", allowed: "a duration from 1m to 30d, such as 90s, 15m, 12h") { config, value, _ in
             guard let seconds = DurationParser.seconds(value), (60...2_592_000).contains(seconds) else { return false }
             config.sessionInactivity = seconds
@@ -104,6 +101,23 @@ enum ConfigurationKeys {
             config.authMode = mode
             return true
         },
+        flag("basic.enabled") { config, flag, _ in config.basic.enabled = flag },
+        Key(path: "basic.realm", allowed: "1 to 64 printable characters without '\"' or '\\'") { config, value, _ in
+            guard !value.isEmpty, value.count <= 64, value.allSatisfy({ $0.isASCII && !$0.isNewline && $0 != "\"" && $0 != "\\" && ($0.asciiValue ?? 0) >= 32 }) else { return false }
+            config.basic.realm = value
+            return true
+        },
+        Key(path: "basic.linger", allowed: "a duration from 1s to 7d") { config, value, _ in
+            guard let seconds = DurationParser.seconds(value), (1...604_800).contains(seconds) else { return false }
+            config.basic.linger = seconds
+            return true
+        },
+        Key(path: "basic.idle", allowed: "a duration up to 7d, or 0 (off)") { config, value, _ in
+            guard let seconds = DurationParser.seconds(value), (0...604_800).contains(seconds) else { return false }
+            config.basic.idle = seconds
+            return true
+        },
+        flag("basic.logout_on_ip_change") { config, flag, _ in config.basic.logoutOnIPChange = flag },
         Key(path: "regulation.max_retries", allowed: "a whole number from 1 to 1000") { config, value, _ in
             guard let number = Int(value), (1...1000).contains(number) else { return false }
             config.regulation.maxRetries = number
@@ -166,6 +180,15 @@ enum ConfigurationKeys {
             return true
         },
     ]
+
+    /// A key that takes `true` or `false`.
+    static func flag(_ path: String, _ set: @escaping @Sendable (inout Configuration, Bool, Int) -> Void) -> Key {
+        Key(path: path, allowed: "true or false") { config, value, index in
+            guard let flag = Bool(value.lowercased()) else { return false }
+            set(&config, flag, index)
+            return true
+        }
+    }
 
     /// The paths shown in "known keys" messages (secrets left out).
     static var documentedPaths: [String] {

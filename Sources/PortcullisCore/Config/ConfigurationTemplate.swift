@@ -36,6 +36,7 @@ public enum ConfigurationTemplate {
       #     same_site: lax                      # lax, strict or none
       #     secure: true                        # false only for plain-http tests
       #     default_redirect_url: https://example.com/  # after login without a valid rd
+      #     basic: true                         # HTTP Basic for this domain (default: basic.enabled)
       # A session ends after this long without a request...
       inactivity: 1h
       # ...and this long after login, whatever happens.
@@ -49,6 +50,19 @@ public enum ConfigurationTemplate {
       # password_and_otp: username, password and code. otp_only: a code (and the username when
       # there is more than one user), like the single-secret tools Portcullis replaces.
       mode: password_and_otp
+
+    basic:
+      # curl, WebDAV, git and apps that cannot show a login form send HTTP Basic to your proxy: the
+      # password followed by the current code (or an app password), e.g. `curl -u alice:s3cret287082`.
+      enabled: true
+      realm: Portcullis
+      # An accepted credential keeps working from the same address this long, so the client can
+      # resend it on every request...
+      linger: 10m
+      # ...and, when set, ends after this long unused (0: off).
+      idle: 0
+      # A lingering credential works only from the address it was accepted from.
+      logout_on_ip_change: true
 
     regulation:
       # A user name, and separately a client address, that fails this many logins within find_time

@@ -92,6 +92,20 @@ enum SQLiteMigrations {
             "CREATE INDEX audit_at ON audit(at)",
             "CREATE INDEX audit_user ON audit(user_name, at)",
         ]),
+        (4, [
+            """
+            CREATE TABLE app_passwords (
+                id INTEGER PRIMARY KEY,
+                user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                label TEXT NOT NULL COLLATE NOCASE,
+                hash BLOB NOT NULL UNIQUE,
+                created_at INTEGER NOT NULL,
+                expires_at INTEGER,
+                last_used_at INTEGER,
+                UNIQUE (user_id, label)
+            )
+            """,
+        ]),
     ]
 
     static var latestVersion: Int { steps.last?.version ?? 0 }

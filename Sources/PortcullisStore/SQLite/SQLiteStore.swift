@@ -14,6 +14,9 @@ import SQLiteNIO
 /// let alice = try await store.createUser(UserRecord(name: "alice", createdAt: now))
 /// ```
 public final class SQLiteStore: Store {
+    /// The schema version this build creates and expects (the last migration step).
+    public static var schemaVersion: Int { SQLiteMigrations.latestVersion }
+
     let connection: SQLiteConnection
     let path: String
     private let gate = AsyncGate()

@@ -1,0 +1,79 @@
+import Crypto
+public import PortcullisCore
+import Synchronization
+
+/// Basic credentials accepted recently, so a client can resend them on every request without a
+/// password hash each time (mod_authn_otp's "linger").
+///
+/// Entries are keyed by an HMAC — under a key that lives only in this process's memory — of the
+/// user name, the password-and-code and (with `basic.logout_on_ip_change`) the client's address; the
+/// credential itself is never kept. Bounded: past ``capacity`` the oldest entry goes.
+public final class BasicLingerCache: Sendable {
+    struct Entry: Sendable {
+        var identity: Identity
+        var acceptedAt: Int64
+        var lastUsed: Int64
+        /// Set for app passwords, whose last use is recorded.
+        var appPasswordID: Int64?
+        var lastRecorded: Int64
+    }
+
+    private let table = Mutex<[SessionKey: Entry]>([:])
+    private let key: SymmetricKey
+    let settings: BasicAuthConfiguration
+    public let capacity: Int
+    /// An app password's last use is written at most this often.
+    static let useRecordInterval: Int64 = 60
+
+    /// A cache with a fresh random HMAC key.
+    public init(settings: BasicAuthConfiguration, capacity: Int = 100_000) {
+        self.settings = settings
+        self.capacity = max(1, capacity)
+        self.key = SymmetricKey(size: .bits256)
+    }
+
+    /// The table key for a credential from a client.
+    func key(for credentials: BasicCredentials, client: IPAddress) -> SessionKey {
+        var message = Array(credentials.user.lowercased().utf8) + [0] + Array(credentials.password.utf8) + [0]
+        if settings.logoutOnIPChange { message += client.bytes }
+        let mac = HMAC<SHA256>.authenticationCode(for: message, using: key)
+        return SessionKey(Array(mac))!
+    }
+
+    /// The identity of a credential still lingering at `now`, and an app password use to record, if due.
+    func use(_ key: SessionKey, now: Int64) -> (identity: Identity, recordUse: Int64?)? {
+        table.withLock { table in
+            guard var entry = table[key] else { return nil }
+            let lingering = now < entry.acceptedAt + settings.linger && (settings.idle == 0 || now < entry.lastUsed + settings.idle)
+            guard lingering else {
+                table[key] = nil
+                return nil
+            }
+            entry.lastUsed = max(entry.lastUsed, now)
+            var recordUse: Int64?
+            if let id = entry.appPasswordID, now - entry.lastRecorded >= Self.useRecordInterval {
+                entry.lastRecorded = now
+                recordUse = id
+            }
+            table[key] = entry
+            return (entry.identity, recordUse)
+        }
+    }
+
+    /// Remembers an accepted credential.
+    func insert(_ key: SessionKey, identity: Identity, appPasswordID: Int64?, now: Int64) {
+        table.withLock { table in
+            if table[key] == nil, table.count >= capacity, let oldest = table.min(by: { $0.value.lastUsed < $1.value.lastUsed }) {
+                table[oldest.key] = nil
+            }
+            table[key] = Entry(identity: identity, acceptedAt: now, lastUsed: now, appPasswordID: appPasswordID, lastRecorded: now)
+        }
+    }
+
+    /// Forgets every lingering credential of a user (when the user changes).
+    func removeAll() {
+        table.withLock { $0.removeAll() }
+    }
+
+    public var count: Int { table.withLock { $0.count } }
+}

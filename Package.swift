@@ -69,6 +69,7 @@ let package = Package(
                 "PortcullisStore",
                 "PortcullisServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
             ],
             swiftSettings: strictSettings
         ),

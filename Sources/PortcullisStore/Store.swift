@@ -84,8 +84,28 @@ public protocol AuditStore: Sendable {
     func auditEntries(userName: String?, since unixTime: Int64, limit: Int) async throws -> [AuditEntry]
 }
 
+/// A user to import with their devices (secrets already sealed) and carried-over wrong-code count.
+public struct ImportedUserRecord: Sendable {
+    public var user: UserRecord
+    public var devices: [OTPDeviceRecord]
+    public var otpFailures: Int
+
+    public init(user: UserRecord, devices: [OTPDeviceRecord], otpFailures: Int) {
+        self.user = user
+        self.devices = devices
+        self.otpFailures = otpFailures
+    }
+}
+
+/// Bulk creation for importers.
+public protocol ImportStore: Sendable {
+    /// Creates every user with their devices in one transaction: all or nothing (a duplicate name
+    /// throws ``StoreError/Code/duplicate`` and nothing is created). Returns how many users were created.
+    func importUsers(_ users: [ImportedUserRecord]) async throws -> Int
+}
+
 /// Everything Portcullis keeps. Each backend (SQLite, PostgreSQL) passes the same contract tests.
-public protocol Store: UserStore, OTPDeviceStore, SecretStore, SessionStore, RegulationStore, AuditStore, AppPasswordStore {
+public protocol Store: UserStore, OTPDeviceStore, SecretStore, SessionStore, RegulationStore, AuditStore, AppPasswordStore, ImportStore {
     /// Answers when the store is reachable (for health checks).
     func ping() async throws
     /// Closes connections; the store is unusable afterwards.

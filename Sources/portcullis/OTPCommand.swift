@@ -8,7 +8,7 @@ struct OTPCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "otp",
         abstract: "Add, list, show again and remove a user's OTP devices.",
-        subcommands: [OTPAdd.self, OTPList.self, OTPRemove.self, OTPShowQR.self]
+        subcommands: [OTPAdd.self, OTPList.self, OTPRemove.self, OTPShowQR.self, OTPExport.self]
     )
 }
 

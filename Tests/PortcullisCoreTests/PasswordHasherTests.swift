@@ -78,3 +78,32 @@ import Testing
         #expect(throws: CoreError.self) { try hasher.hash(String(repeating: "x", count: 1025), using: &random) }
     }
 }
+
+@Suite struct LegacyHtpasswdHashTests {
+    @Test("apr1 and SHA hashes written by Debian's htpasswd verify, and ask to be replaced",
+          .enabled(if: ProcessRunner.isAvailable("htpasswd"), "needs htpasswd (apt-get install apache2-utils)"))
+    func fromHtpasswd() throws {
+        let hasher = PasswordHasher(parameters: ScryptParameters(logN: 10, blockSize: 8, parallelism: 1))
+        for (flag, prefix) in [("-nbm", "$apr1$"), ("-nbs", "{SHA}")] {
+            for password in ["s3cret pass", "a", "a much longer password of more than sixteen bytes, with ü"] {
+                let line = try ProcessRunner.run("htpasswd", [flag, "alice", password]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+                let hash = String(line.split(separator: ":", maxSplits: 1)[1])
+                #expect(hash.hasPrefix(prefix))
+                #expect(LegacyHtpasswdHash.isLegacy(hash) && !PasswordHasher.isStrong(hash) && PasswordHasher.isSupported(hash))
+                #expect(try hasher.verify(password, against: hash) == .match(needsRehash: true), "\(flag) \(password)")
+                #expect(try hasher.verify(password + "x", against: hash) == .mismatch, "\(flag) \(password)")
+            }
+        }
+    }
+
+    @Test("the apr1 computation matches a known hash; malformed legacy hashes are not legacy")
+    func knownValue() {
+        // htpasswd -nbm with salt "abcdefgh" is random-salted, so this value was made once with
+        // `openssl passwd -apr1 -salt abcdefgh password`.
+        #expect(LegacyHtpasswdHash.verify("password", against: "$apr1$abcdefgh$FBwExRW4dCc8aL.OvjpIE1") == true)
+        #expect(LegacyHtpasswdHash.verify("Password", against: "$apr1$abcdefgh$FBwExRW4dCc8aL.OvjpIE1") == false)
+        for malformed in ["$apr1$$abc", "$apr1$toolongsalt$FBwExRW4dCc8aL.OvjpIE1", "{SHA}short", "$1$abc$def"] {
+            #expect(!LegacyHtpasswdHash.isLegacy(malformed), "\(malformed)")
+        }
+    }
+}

@@ -78,11 +78,19 @@ public struct PasswordHasher: Sendable {
         if let bcrypt = Self.normalizedBcrypt(storedHash) {
             return Bcrypt.verify(password, hash: bcrypt) ? .match(needsRehash: true) : .mismatch
         }
+        if let matches = LegacyHtpasswdHash.verify(password, against: storedHash) {
+            return matches ? .match(needsRehash: true) : .mismatch
+        }
         throw CoreError(.invalidPasswordHash, "The stored password hash is in an unknown format; supported are $scrypt$ (PHC) and bcrypt ($2a$, $2b$, $2y$). Set a new password with: portcullis user passwd NAME")
     }
 
-    /// Whether `storedHash` is in a format ``verify(_:against:)`` understands.
+    /// Whether `storedHash` is in a format ``verify(_:against:)`` understands (weak legacy ones included).
     public static func isSupported(_ storedHash: String) -> Bool {
+        isStrong(storedHash) || LegacyHtpasswdHash.isLegacy(storedHash)
+    }
+
+    /// Whether `storedHash` is scrypt or bcrypt, the formats worth keeping.
+    public static func isStrong(_ storedHash: String) -> Bool {
         (try? ScryptHash(parsing: storedHash)) != nil || normalizedBcrypt(storedHash) != nil
     }
 

@@ -5,22 +5,26 @@ extension SQLiteStore {
     public func addDevice(_ device: OTPDeviceRecord) async throws {
         try OTPDeviceRecord.validateLabel(device.label)
         try await exclusive("add device") { connection in
-            do {
-                _ = try await connection.query(
-                    """
-                    INSERT INTO otp_devices (id, user_id, label, type, algorithm, digits, period, sealed_secret, sealed_pin,
-                                             last_accepted, drift, created_at, last_used_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                    [.text(device.id), .int64(device.userID), .text(device.label), .text(device.parameters.type.rawValue),
-                     .text(device.parameters.algorithm.rawValue), .integer(device.parameters.digits), .integer(device.parameters.period),
-                     .bytes(device.sealedSecret), device.sealedPIN.map { .bytes($0) } ?? .null,
-                     .int64(device.state.lastAccepted), .integer(device.state.drift), .int64(device.createdAt),
-                     .optionalInteger(device.lastUsedAt)]
-                )
-            } catch where Self.isUniqueViolation(error) {
-                throw StoreError(.duplicate, "This user already has a device labelled '\(device.label)' (labels ignore case). Choose another label with --label.")
-            }
+            try await Self.insert(device, on: connection)
+        }
+    }
+
+    static func insert(_ device: OTPDeviceRecord, on connection: SQLiteConnection) async throws {
+        do {
+            _ = try await connection.query(
+                """
+                INSERT INTO otp_devices (id, user_id, label, type, algorithm, digits, period, sealed_secret, sealed_pin,
+                                         last_accepted, drift, created_at, last_used_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+                [.text(device.id), .int64(device.userID), .text(device.label), .text(device.parameters.type.rawValue),
+                 .text(device.parameters.algorithm.rawValue), .integer(device.parameters.digits), .integer(device.parameters.period),
+                 .bytes(device.sealedSecret), device.sealedPIN.map { .bytes($0) } ?? .null,
+                 .int64(device.state.lastAccepted), .integer(device.state.drift), .int64(device.createdAt),
+                 .optionalInteger(device.lastUsedAt)]
+            )
+        } catch where isUniqueViolation(error) {
+            throw StoreError(.duplicate, "This user already has a device labelled '\(device.label)' (labels ignore case). Choose another label with --label.")
         }
     }
 

@@ -4,18 +4,42 @@ extension SQLiteStore {
     public func createUser(_ user: UserRecord) async throws -> UserRecord {
         try UserFieldRules.validate(user)
         return try await exclusive("add user") { connection in
-            do {
-                let rows = try await connection.query(
-                    "INSERT INTO users (name, display_name, email, groups, password_hash, disabled, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                    [.text(user.name), .text(user.displayName), .text(user.email), .text(user.groups.joined(separator: ",")),
-                     user.passwordHash.map { .text($0) } ?? .null, .integer(user.disabled ? 1 : 0), .int64(user.createdAt)]
-                )
-                var created = user
-                created.id = Int64(rows.first?.column("id")?.integer ?? 0)
-                return created
-            } catch where Self.isUniqueViolation(error) {
-                throw StoreError(.duplicate, "A user named '\(user.name)' exists already (names ignore case). Choose another name, or change the existing user.")
+            try await Self.insert(user, on: connection)
+        }
+    }
+
+    static func insert(_ user: UserRecord, on connection: SQLiteConnection) async throws -> UserRecord {
+        do {
+            let rows = try await connection.query(
+                "INSERT INTO users (name, display_name, email, groups, password_hash, disabled, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                [.text(user.name), .text(user.displayName), .text(user.email), .text(user.groups.joined(separator: ",")),
+                 user.passwordHash.map { .text($0) } ?? .null, .integer(user.disabled ? 1 : 0), .int64(user.createdAt)]
+            )
+            var created = user
+            created.id = Int64(rows.first?.column("id")?.integer ?? 0)
+            return created
+        } catch where isUniqueViolation(error) {
+            throw StoreError(.duplicate, "A user named '\(user.name)' exists already (names ignore case). Choose another name, or change the existing user.")
+        }
+    }
+
+    public func importUsers(_ users: [ImportedUserRecord]) async throws -> Int {
+        for entry in users {
+            try UserFieldRules.validate(entry.user)
+            for device in entry.devices { try OTPDeviceRecord.validateLabel(device.label) }
+        }
+        return try await transaction("import users") { connection in
+            for entry in users {
+                let user = try await Self.insert(entry.user, on: connection)
+                for var device in entry.devices {
+                    device.userID = user.id
+                    try await Self.insert(device, on: connection)
+                }
+                if entry.otpFailures > 0 {
+                    _ = try await connection.query("INSERT INTO otp_lockouts (user_id, consecutive_failures) VALUES (?, ?)", [.int64(user.id), .integer(entry.otpFailures)])
+                }
             }
+            return users.count
         }
     }
 

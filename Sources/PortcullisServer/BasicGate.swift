@@ -42,7 +42,9 @@ public struct BasicGate: Sendable {
             lengths = Set(try await store.devices(ofUserID: user.id).map(\.parameters.digits))
             if lengths.isEmpty { lengths = [6] }
         }
-        let splits = credentials.splits(codeLengths: lengths)
+        var splits = credentials.splits(codeLengths: lengths)
+        // In otp_only mode the Basic password may be the code alone.
+        if authenticator.mode == .otpOnly { splits.insert((password: "", code: credentials.password), at: 0) }
         var last: Authenticator.Outcome = .failure(.badOTP, userName: typedName.isEmpty ? nil : typedName, userID: nil)
         for split in splits.isEmpty ? [(password: credentials.password, code: "")] : splits {
             last = try await authenticator.authenticate(username: credentials.user, password: split.password, code: split.code, now: now)

@@ -28,7 +28,8 @@ struct OTPExport: AsyncParsableCommand {
             for user in users {
                 for device in try await session.store.devices(ofUserID: user.id) {
                     let secret = try session.vault.secret(of: device)
-                    let counter = UInt64(max(0, device.state.lastAccepted + 1))
+                    // The next counter, for HOTP; time-based devices have none.
+                    let counter = device.parameters.type == .hotp ? UInt64(max(0, device.state.lastAccepted + 1)) : 0
                     switch format {
                     case .uri:
                         guard device.parameters.type != .motp else {

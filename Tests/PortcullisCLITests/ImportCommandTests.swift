@@ -66,7 +66,8 @@ import Testing
         #expect(dave.stdout.contains("dave,mod-authn-otp,hotp,sha1,6,30,3,GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ,"), "\(dave.combined)")
     }
 
-    @Test("htpasswd, otpauth and simpleotp imports, and the export reads back", .enabled(if: ProcessRunner.isAvailable("htpasswd"), "needs htpasswd"))
+    @Test("htpasswd, otpauth and simpleotp imports, and the export reads back",
+          .enabled(if: ProcessRunner.isAvailable("htpasswd") && ProcessRunner.isAvailable("oathtool"), "needs htpasswd and oathtool"))
     func otherImportsAndExport() throws {
         let harness = try CLIHarness()
         defer { harness.remove() }
@@ -96,6 +97,18 @@ import Testing
         try "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ\n".write(toFile: harness.file(".totp_secret"), atomically: true, encoding: .utf8)
         #expect(try harness.run(["import", "simpleotp", ".totp_secret", "--user", "ivan"]).stdout.contains("Imported 1 user."))
 
+        // hana (otpauth) and ivan (simpleotp) log in with oathtool's codes over Basic, in otp_only mode (they have no password).
+        do {
+            let server = try ServerProcess(harness, environment: ["PORTCULLIS_AUTH_MODE": "otp_only"])
+            defer { server.stop() }
+            for (user, secret) in [("hana", "JBSWY3DPEHPK3PXP"), ("ivan", "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ")] {
+                let code = try Self.oathtool(["--totp", "-b", secret])
+                let basic = try server.curl(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-u", "\(user):\(code)", "-H", "X-Forwarded-Proto: http",
+                                             "-H", "X-Forwarded-Host: dav.localhost", "-H", "X-Forwarded-URI: /", server.url("/api/authz/forward-auth")])
+                #expect(basic.stdout == "200", "\(user): \(server.log())")
+            }
+        }
+
         let export = try harness.run(["user", "otp", "export"])
         #expect(export.stdout.contains("otpauth://totp/Portcullis:hana?secret=JBSWY3DPEHPK3PXP"))
         #expect(export.stdout.contains("otpauth://totp/Portcullis:ivan?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"))
@@ -111,7 +124,7 @@ import Testing
     }
 
     @Test("Forward Auth TOTP's seeds database and caddy-basicauth-totp's secrets with a Caddyfile",
-          .enabled(if: ProcessRunner.isAvailable("sqlite3") && ProcessRunner.isAvailable("htpasswd"), "needs sqlite3 and htpasswd"))
+          .enabled(if: ProcessRunner.isAvailable("sqlite3") && ProcessRunner.isAvailable("htpasswd") && ProcessRunner.isAvailable("oathtool"), "needs sqlite3, htpasswd and oathtool"))
     func seedsAndCaddy() throws {
         let harness = try CLIHarness()
         defer { harness.remove() }
@@ -134,5 +147,19 @@ import Testing
         #expect(caddy.stdout.contains("create lee: password hash kept; devices: caddy-totp (TOTP, 6 digits)"), "\(caddy.combined)")
         #expect(caddy.stdout.contains("Imported 1 user."))
         #expect(try harness.run(["import", "caddy-basicauth-totp", "secrets.json"]).status != 0, "the hashes must come from somewhere")
+
+        // Imported users log in with oathtool's codes: the seed users as Forward Auth TOTP's did (a code, in otp_only mode),
+        // through the form and through Basic.
+        let server = try ServerProcess(harness, environment: ["PORTCULLIS_AUTH_MODE": "otp_only"])
+        defer { server.stop() }
+        let user1Code = try Self.oathtool(["--totp", "-b", "JBSWY3DPEHPK3PXP"])
+        let form = try AttackerTests.logIn(server, user: "user1", password: "", code: user1Code, from: "198.51.100.9")
+        #expect(form.status == 303, "\(form.body)")
+        for (user, secret) in [("kim", "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"), ("lee", "JBSWY3DPEHPK3PXP")] {
+            let code = try Self.oathtool(["--totp", "-b", secret])
+            let basic = try server.curl(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-u", "\(user):\(code)", "-H", "X-Forwarded-Proto: http",
+                                         "-H", "X-Forwarded-Host: dav.localhost", "-H", "X-Forwarded-URI: /", server.url("/api/authz/forward-auth")])
+            #expect(basic.stdout == "200", "\(user): \(server.log())")
+        }
     }
 }

@@ -186,9 +186,20 @@ import Testing
         _ = try await harness.store.addAppPassword(AppPasswordRecord(userID: alice.id, label: "calendar", hash: password.storageHash, createdAt: harness.clock.now))
         _ = try await harness.store.addAppPassword(AppPasswordRecord(userID: alice.id, label: "old", hash: expiring.storageHash, createdAt: harness.clock.now, expiresAt: harness.clock.now + 10))
         try await withRouter(harness) { (client: any TestClientProtocol) async throws in
+            let start = harness.clock.now
             let response = try await client.execute(uri: "/api/authz/forward-auth", method: .get, headers: Self.scripted(Self.basic("alice", password.text)))
             #expect(response.status == .ok)
             #expect(response.headers[HTTPField.Name("Remote-User")!] == "alice")
+            // Its last use is written when it is checked, then at most once a minute while it lingers.
+            func lastUsed() async throws -> Int64? { try await harness.store.appPasswords(ofUserID: alice.id).first { $0.label == "calendar" }?.lastUsedAt }
+            #expect(try await lastUsed() == start)
+            harness.clock.advance(30)
+            #expect(try await client.execute(uri: "/api/authz/forward-auth", method: .get, headers: Self.scripted(Self.basic("alice", password.text))).status == .ok)
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(try await lastUsed() == start)
+            harness.clock.advance(31)
+            #expect(try await client.execute(uri: "/api/authz/forward-auth", method: .get, headers: Self.scripted(Self.basic("alice", password.text))).status == .ok)
+            try await waitUntil { try await lastUsed() == start + 61 }
             // Upper case and without dashes is the same password; from another address it is checked again, and passes.
             let retyped = password.text.uppercased().replacing("-", with: "")
             #expect(try await client.execute(uri: "/api/authz/forward-auth", method: .get, headers: Self.scripted(Self.basic("alice", retyped), from: "198.51.100.1")).status == .ok)

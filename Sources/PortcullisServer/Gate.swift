@@ -28,19 +28,22 @@ public struct Gate: Sendable {
     ///   - peer: the TCP peer (the proxy).
     ///   - forwardedFor: `X-Forwarded-For`, believed only when `peer` is a trusted proxy.
     ///   - style: the endpoint's contract.
-    public func verify(_ request: VerifyRequest, cookieHeader: String?, peer: IPAddress, forwardedFor: String?, style: VerifyStyle) -> VerifyVerdict {
+    /// - Returns: the answer, and the cookie settings of the original host when it has some (so a
+    ///   caller that goes on, as HTTP Basic does, need not rebuild the request).
+    public func verify(_ request: VerifyRequest, cookieHeader: String?, peer: IPAddress, forwardedFor: String?,
+                       style: VerifyStyle) -> (verdict: VerifyVerdict, cookie: SessionCookieConfiguration?) {
         let original: OriginalRequest
         switch decider.original(request, style: style) {
-        case .answer(let verdict): return verdict
+        case .answer(let verdict): return (verdict, nil)
         case .original(let rebuilt): original = rebuilt
         }
         guard let cookie = decider.cookie(for: original.host) else {
-            return decider.unauthenticated(original, request: request, style: style)
+            return (decider.unauthenticated(original, request: request, style: style), nil)
         }
         if let identity = session(cookieHeader: cookieHeader, cookie: cookie, client: resolver.resolve(peer: peer, forwardedFor: forwardedFor)) {
-            return .allow(identity)
+            return (.allow(identity), cookie)
         }
-        return decider.unauthenticated(original, request: request, style: style)
+        return (decider.unauthenticated(original, request: request, style: style), cookie)
     }
 
     /// The identity of a valid session in `cookieHeader` for `cookie`'s domain, recording its use.

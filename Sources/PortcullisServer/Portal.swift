@@ -83,12 +83,6 @@ public struct Portal: Sendable {
         return String(first.split(separator: ":").first ?? "").lowercased()
     }
 
-    /// `rd` when it may be followed from this cookie's domain, else nil.
-    func acceptedRedirect(_ rd: String?, cookie: SessionCookieConfiguration) -> String? {
-        guard let rd else { return nil }
-        return RedirectValidator(cookieDomains: [cookie.domain]).validate(rd)
-    }
-
     /// Refuses POSTs another site made a browser send: `Origin`, when it names one, must be this
     /// portal's host, and `Sec-Fetch-Site`, when present, must not be `cross-site`.
     func isSameOrigin(_ request: Request, visit: Visit) -> Bool {
@@ -124,7 +118,7 @@ public struct Portal: Sendable {
     func showLogin(_ request: Request, _ context: GateContext) async throws -> Response {
         guard case .success(let visit) = self.visit(request, context) else { return wrongHostPage(request, context) }
         let query = request.uri.query.flatMap { FormFields(parsing: $0) }
-        let redirect = acceptedRedirect(query?["rd"], cookie: visit.cookie)
+        let redirect = gate.decider.acceptedRedirect(query?["rd"], cookie: visit.cookie)
         if let identity = gate.session(cookieHeader: request.headers[.cookie], cookie: visit.cookie, client: visit.client) {
             if let redirect { return PortalResponses.redirect(to: redirect, status: .found) }
             let html = page.message(heading: "Logged in", text: "You are logged in as \(identity.user).", link: ("Log out", "/logout"), nonce: visit.nonce)
@@ -141,7 +135,7 @@ public struct Portal: Sendable {
         guard let form = try await readForm(request, context) else {
             return messagePage(visit, status: .badRequest, heading: "Unreadable form", text: "The login form could not be read. Reload the login page and try again.")
         }
-        let redirect = acceptedRedirect(form["rd"], cookie: visit.cookie)
+        let redirect = gate.decider.acceptedRedirect(form["rd"], cookie: visit.cookie)
         let username = form["username"] ?? ""
         guard csrf.check(formToken: form["csrf"], cookieValue: visit.csrfCookie) else {
             let blank = try await loginForm(visit: visit, username: username, redirect: redirect, error: "The form expired. Please enter your details again.")
@@ -173,7 +167,7 @@ public struct Portal: Sendable {
             let token = try await createSession(user: user, authLevel: authLevel, rememberMe: rememberMe, visit: visit, now: now)
             try await regulator.succeeded(user: user, client: visit.client, now: now)
             let sessionCookie = Cookies.setCookie(token.cookieValue, for: visit.cookie, maxAge: rememberMe ? configuration.sessionRememberMe : nil)
-            return PortalResponses.redirect(to: redirect ?? visit.cookie.fallbackRedirect, setCookies: [sessionCookie])
+            return PortalResponses.redirect(to: gate.decider.redirectTarget(redirect, cookie: visit.cookie), setCookies: [sessionCookie])
         }
     }
 
@@ -228,7 +222,7 @@ public struct Portal: Sendable {
 
     func showLogout(_ request: Request, _ context: GateContext) -> Response {
         guard case .success(let visit) = self.visit(request, context) else { return wrongHostPage(request, context) }
-        let redirect = acceptedRedirect(request.uri.query.flatMap { FormFields(parsing: $0) }?["rd"], cookie: visit.cookie)
+        let redirect = gate.decider.acceptedRedirect(request.uri.query.flatMap { FormFields(parsing: $0) }?["rd"], cookie: visit.cookie)
         guard let identity = gate.session(cookieHeader: request.headers[.cookie], cookie: visit.cookie, client: visit.client) else {
             return messagePage(visit, status: .ok, heading: "Not logged in", text: "There is no session to end in this browser.")
         }
@@ -249,13 +243,12 @@ public struct Portal: Sendable {
         let clearing = Cookies.setCookie("", for: visit.cookie, maxAge: 0)
         if let value = Cookies.value(named: visit.cookie.name, in: request.headers[.cookie]), let token = SessionToken(cookieValue: value) {
             let idHash = token.storageHash
-            let user = gate.cache.session(for: token)?.identity.user
-            gate.cache.remove(idHash: idHash)
+            let user = gate.cache.remove(token: token)?.identity.user
             if try await store.deleteSession(idHash: idHash) || user != nil {
                 try await regulator.loggedOut(userName: user ?? "", client: visit.client, now: gate.clock.now())
             }
         }
-        if let redirect = acceptedRedirect(form["rd"], cookie: visit.cookie) {
+        if let redirect = gate.decider.acceptedRedirect(form["rd"], cookie: visit.cookie) {
             return PortalResponses.redirect(to: redirect, setCookies: [clearing])
         }
         let html = page.message(heading: "Logged out", text: "Your session has ended.", link: ("Log in again", "/login"), nonce: visit.nonce)
@@ -269,8 +262,10 @@ public struct Portal: Sendable {
             try await store.ping()
             return PortalResponses.json("{\"status\":\"ok\"}\n", status: .ok)
         } catch {
-            let reason = "\(error)".replacing("\\", with: "\\\\").replacing("\"", with: "\\\"").replacing("\n", with: " ")
-            return PortalResponses.json("{\"status\":\"unavailable\",\"reason\":\"the store does not answer: \(reason)\"}\n", status: .serviceUnavailable)
+            // The detail (paths, driver messages) goes to the log only: this endpoint is reachable
+            // through the portal by anyone.
+            logger.error("health check failed: the store does not answer", metadata: ["error": "\(error)"])
+            return PortalResponses.json("{\"status\":\"unavailable\",\"reason\":\"the store does not answer; the server log has the error\"}\n", status: .serviceUnavailable)
         }
     }
 }

@@ -91,13 +91,13 @@ public final class SessionCache: Sendable {
         }
     }
 
-    /// Removes a session (logout). Returns whether it was here.
+    /// Removes the session of `token` (logout) and returns it, if it was here.
     @discardableResult
-    public func remove(idHash: [UInt8]) -> Bool {
-        guard let hashKey = SessionKey(idHash) else { return false }
+    public func remove(token: SessionToken) -> CachedSession? {
+        guard let tokenKey = SessionKey(token.bytes), let hashKey = SessionKey(token.storageHash) else { return nil }
         return table.withLock { table in
-            table.hashByToken = table.hashByToken.filter { $0.value != hashKey }
-            return table.byHash.removeValue(forKey: hashKey) != nil
+            table.hashByToken[tokenKey] = nil
+            return table.byHash.removeValue(forKey: hashKey)
         }
     }
 

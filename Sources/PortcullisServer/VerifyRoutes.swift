@@ -34,17 +34,15 @@ enum VerifyRoutes {
         )
         let head = request.method == .head
         // The common case is answered synchronously: a session from memory, no I/O.
-        let verdict = gate.verify(verifyRequest, cookieHeader: headers[.cookie], peer: context.peerAddress,
-                                  forwardedFor: headers[HeaderNames.forwardedFor], style: style)
+        let (verdict, cookie) = gate.verify(verifyRequest, cookieHeader: headers[.cookie], peer: context.peerAddress,
+                                            forwardedFor: headers[HeaderNames.forwardedFor], style: style)
         switch verdict {
         case .allow, .badRequest, .forbidden:
             return response(for: verdict, head: head)
         case .redirect, .unauthorized:
             break
         }
-        guard case .original(let original) = gate.decider.original(verifyRequest, style: style),
-              let cookie = gate.decider.cookie(for: original.host), basic.isEnabled(for: cookie)
-        else { return response(for: verdict, head: head) }
+        guard let cookie, basic.isEnabled(for: cookie) else { return response(for: verdict, head: head) }
 
         guard let credentials = BasicCredentials(header: headers[.authorization]) else {
             // Scripts learn that Basic works here; browsers are sent to the login page instead.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
 import PortcullisCore
 import PortcullisServer
 import PortcullisStore
@@ -35,7 +36,7 @@ struct ServeCommand: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "portcullis")
-        let session = try await StorageSession.open(options)
+        let session = try await StorageSession.open(configuration: configuration)
         do {
             if try await session.store.users().isEmpty {
                 let config = options.config.map { " --config \($0)" } ?? ""
@@ -47,6 +48,12 @@ struct ServeCommand: AsyncParsableCommand {
                 logger.info("listening on \(configuration.listenHost):\(port); login portal at \(portal)")
             }
             try await app.runService()
+        } catch let error as IOError where error.errnoCode == EADDRINUSE || error.errnoCode == EACCES || error.errnoCode == EADDRNOTAVAIL {
+            await session.close()
+            let address = "\(configuration.listenHost):\(configuration.listenPort)"
+            let why = error.errnoCode == EADDRINUSE ? "another program (perhaps another portcullis serve) listens there"
+                : error.errnoCode == EACCES ? "ports below 1024 need privileges" : "no interface of this machine has that address"
+            throw CLIError("Cannot listen on \(address): \(why). Stop the other program, or choose another address with server.listen (PORTCULLIS_SERVER_LISTEN=127.0.0.1:9092).")
         } catch {
             await session.close()
             throw error

@@ -30,7 +30,11 @@ struct StorageSession {
 
     /// Opens the store, creating the data folder (mode 0700) and, for a new store, a storage key.
     static func open(_ options: GlobalOptions) async throws -> StorageSession {
-        let configuration = try loadConfiguration(options)
+        try await open(configuration: try loadConfiguration(options))
+    }
+
+    /// Opens the store of a configuration already loaded.
+    static func open(configuration: Configuration) async throws -> StorageSession {
         umask(0o077)  // the database, its WAL and every file we write are the owner's alone
         try KeyFile.makePrivateDirectory(configuration.dataDirectory)
         let store = try await SQLiteStore.open(path: configuration.sqlitePath)

@@ -13,6 +13,11 @@ import Testing
         #expect(health.stdout == "{\"status\":\"ok\"}\n 200")
         #expect(server.log().contains("portcullis user add alice && portcullis user otp add alice"))
         #expect(FileManager.default.fileExists(atPath: harness.file("portcullis-data/portcullis.sqlite3")))
+        // A second server on the same address says what is wrong and what to do.
+        let second = try harness.run(["serve"], extraEnvironment: ["PORTCULLIS_SERVER_LISTEN": "127.0.0.1:\(server.port)"])
+        #expect(second.status != 0)
+        #expect(second.stderr.contains("Cannot listen on 127.0.0.1:\(server.port): another program"), "\(second.combined)")
+        #expect(second.stderr.contains("server.listen"))
         #expect(server.stop() == 0, "\(server.log())")
     }
 

@@ -70,16 +70,8 @@ enum ConfigurationKeys {
             return true
         },
         flag("session.cookies.*.basic") { config, flag, index in updateCookie(&config, index) { $0.basic = flag } },
-        Key(path: "session.inactivity", allowed: "a duration from 1m to 30d, such as 90s, 15m, 12h") { config, value, _ in
-            guard let seconds = DurationParser.seconds(value), (60...2_592_000).contains(seconds) else { return false }
-            config.sessionInactivity = seconds
-            return true
-        },
-        Key(path: "session.expiration", allowed: "a duration from 1m to 365d") { config, value, _ in
-            guard let seconds = DurationParser.seconds(value), (60...31_536_000).contains(seconds) else { return false }
-            config.sessionExpiration = seconds
-            return true
-        },
+        duration("session.inactivity", 60...2_592_000, allowed: "a duration from 1m to 30d, such as 90s, 15m, 12h") { $0.sessionInactivity = $1 },
+        duration("session.expiration", 60...31_536_000, allowed: "a duration from 1m to 365d") { $0.sessionExpiration = $1 },
         Key(path: "session.remember_me", allowed: "a duration up to 365d, or 0 (or off) to hide \"remember me\"") { config, value, _ in
             if value.lowercased() == "off" || value.lowercased() == "false" {
                 config.sessionRememberMe = 0
@@ -107,32 +99,16 @@ enum ConfigurationKeys {
             config.basic.realm = value
             return true
         },
-        Key(path: "basic.linger", allowed: "a duration from 1s to 7d") { config, value, _ in
-            guard let seconds = DurationParser.seconds(value), (1...604_800).contains(seconds) else { return false }
-            config.basic.linger = seconds
-            return true
-        },
-        Key(path: "basic.idle", allowed: "a duration up to 7d, or 0 (off)") { config, value, _ in
-            guard let seconds = DurationParser.seconds(value), (0...604_800).contains(seconds) else { return false }
-            config.basic.idle = seconds
-            return true
-        },
+        duration("basic.linger", 1...604_800, allowed: "a duration from 1s to 7d") { $0.basic.linger = $1 },
+        duration("basic.idle", 0...604_800, allowed: "a duration up to 7d, or 0 (off)") { $0.basic.idle = $1 },
         flag("basic.logout_on_ip_change") { config, flag, _ in config.basic.logoutOnIPChange = flag },
         Key(path: "regulation.max_retries", allowed: "a whole number from 1 to 1000") { config, value, _ in
             guard let number = Int(value), (1...1000).contains(number) else { return false }
             config.regulation.maxRetries = number
             return true
         },
-        Key(path: "regulation.find_time", allowed: "a duration from 1s to 30d") { config, value, _ in
-            guard let seconds = DurationParser.seconds(value), (1...2_592_000).contains(seconds) else { return false }
-            config.regulation.findTime = seconds
-            return true
-        },
-        Key(path: "regulation.ban_time", allowed: "a duration from 1s to 365d") { config, value, _ in
-            guard let seconds = DurationParser.seconds(value), (1...31_536_000).contains(seconds) else { return false }
-            config.regulation.banTime = seconds
-            return true
-        },
+        duration("regulation.find_time", 1...2_592_000, allowed: "a duration from 1s to 30d") { $0.regulation.findTime = $1 },
+        duration("regulation.ban_time", 1...31_536_000, allowed: "a duration from 1s to 365d") { $0.regulation.banTime = $1 },
         Key(path: "regulation.max_otp_failures", allowed: "a whole number from 1 to 1000, or 0 to turn the lockout off") { config, value, _ in
             guard let number = Int(value), (0...1000).contains(number) else { return false }
             config.regulation.maxOTPFailures = number
@@ -180,6 +156,15 @@ enum ConfigurationKeys {
             return true
         },
     ]
+
+    /// A key that takes a duration (`90s`, `15m`, `12h`, `30d`) within `range` seconds.
+    static func duration(_ path: String, _ range: ClosedRange<Int64>, allowed: String, _ set: @escaping @Sendable (inout Configuration, Int64) -> Void) -> Key {
+        Key(path: path, allowed: allowed) { config, value, _ in
+            guard let seconds = DurationParser.seconds(value), range.contains(seconds) else { return false }
+            set(&config, seconds)
+            return true
+        }
+    }
 
     /// A key that takes `true` or `false`.
     static func flag(_ path: String, _ set: @escaping @Sendable (inout Configuration, Bool, Int) -> Void) -> Key {

@@ -152,9 +152,14 @@ public struct ForwardAuthDecider: Sendable {
         return accept.contains("text/html")
     }
 
+    /// `rd` when it may be followed from `cookie`'s domain (an http(s) URL on it), else nil.
+    public func acceptedRedirect(_ rd: String?, cookie: SessionCookieConfiguration) -> String? {
+        guard let rd else { return nil }
+        return RedirectValidator(cookieDomains: [cookie.domain]).validate(rd)
+    }
+
     /// Where to go after login: `rd` when it is on `cookie`'s domain, else the domain's default.
     public func redirectTarget(_ rd: String?, cookie: SessionCookieConfiguration) -> String {
-        if let rd, RedirectValidator(cookieDomains: [cookie.domain]).validate(rd) != nil { return rd }
-        return cookie.fallbackRedirect
+        acceptedRedirect(rd, cookie: cookie) ?? cookie.fallbackRedirect
     }
 }

@@ -2,9 +2,11 @@ import Logging
 public import PortcullisCore
 public import PortcullisStore
 
-/// Checks a login: the user, the password (unless `auth.mode` is `otp_only`) and a one-time code,
-/// which is then used up. Every failure takes the same path through the slow password hash, so the
-/// answer and its timing do not say which part was wrong or whether the user exists.
+/// Checks a login: the password (unless `auth.mode` is `otp_only`) and a one-time code, which is
+/// then used up. Every failure before the right password takes the same path through exactly one
+/// slow password hash of the default strength, so neither the answer nor its timing says which part
+/// was wrong, whether the user exists, is disabled or locked, or what kind of hash they have.
+/// After the right password, a failure may say what helps (``Hint``).
 public struct Authenticator: Sendable {
     /// Why a login failed; logged and audited, never shown.
     public enum Failure: String, Sendable, Equatable {
@@ -18,11 +20,20 @@ public struct Authenticator: Sendable {
         case locked
     }
 
+    /// What may be said to someone who gave the right password.
+    public enum Hint: Sendable, Equatable {
+        /// The code was used already.
+        case replayed
+        /// The code belongs to a time this many seconds away from now (the device's clock is off).
+        case clockOff(seconds: Int64)
+        /// The account is locked after too many wrong codes.
+        case locked
+    }
+
     public enum Outcome: Sendable, Equatable {
         case success(UserRecord, authLevel: Int)
-        /// `userName` is the name as typed when it is a valid name, for the log; `userID` is set when
-        /// the user exists.
-        case failure(Failure, userName: String?, userID: Int64?)
+        /// `hint` is set only when the password was right (or in `otp_only` mode, never).
+        case failure(Failure, hint: Hint?)
     }
 
     let vault: Vault
@@ -45,48 +56,68 @@ public struct Authenticator: Sendable {
         return try await vault.hashPassword(password)
     }
 
-    /// Checks a login attempt at `now`.
-    /// - Parameter username: as typed; may be empty in `otp_only` mode when there is one user.
-    public func authenticate(username: String, password: String, code: String, now: Int64) async throws -> Outcome {
-        let typedName = username.trimmingASCIIWhitespace()
-        let shownName = (try? UserFieldRules.validateName(typedName)) == nil ? nil : typedName
-        let user = try await findUser(typedName: shownName, rawEmpty: typedName.isEmpty)
-
-        if mode == .passwordAndOTP {
-            let hash = user?.passwordHash.flatMap { PasswordHasher.isSupported($0) ? $0 : nil } ?? dummyHash
-            let check = (try? await vault.checkPassword(password, hash: hash)) ?? .mismatch
-            guard let user else { return .failure(.unknownUser, userName: shownName, userID: nil) }
-            guard !user.disabled else { return .failure(.disabled, userName: user.name, userID: user.id) }
-            // Said whatever the password was, so the answer does not tell whether it was right.
-            guard try await vault.store.lockedAt(userID: user.id) == nil else { return .failure(.locked, userName: user.name, userID: user.id) }
-            guard user.passwordHash == hash, case .match(let needsRehash) = check else {
-                return .failure(.badPassword, userName: user.name, userID: user.id)
-            }
-            let outcome = try await checkCode(code, user: user, now: now, authLevel: 2)
-            if case .success = outcome, needsRehash {
-                try? await vault.setPassword(userName: user.name, password: password)
-            }
-            return outcome
-        }
-        guard let user else { return .failure(.unknownUser, userName: shownName, userID: nil) }
-        guard !user.disabled else { return .failure(.disabled, userName: user.name, userID: user.id) }
-        guard try await vault.store.lockedAt(userID: user.id) == nil else { return .failure(.locked, userName: user.name, userID: user.id) }
-        return try await checkCode(code, user: user, now: now, authLevel: 1)
-    }
-
-    /// The user named, or in `otp_only` mode with no name given, the only user.
-    func findUser(typedName: String?, rawEmpty: Bool) async throws -> UserRecord? {
-        if let typedName { return try await vault.store.user(named: typedName) }
-        guard mode == .otpOnly, rawEmpty else { return nil }
+    /// The user a login names: by name, or in `otp_only` mode with no name given, the only user.
+    /// - Parameter typedName: the name as typed when it is a valid user name, else "".
+    public func findUser(typedName: String) async throws -> UserRecord? {
+        if !typedName.isEmpty { return try await vault.store.user(named: typedName) }
+        guard mode == .otpOnly else { return nil }
         let users = try await vault.store.users()
         return users.count == 1 ? users[0] : nil
+    }
+
+    /// Checks a login attempt of `user` (nil: the name is no user's) at `now`.
+    /// - Parameter priority: the client came back when told to, and may use the hash pool's reserved places.
+    /// - Throws: ``StoreError/Code/busy`` when the hash pool is full (the attempt was not checked).
+    public func authenticate(user: UserRecord?, password: String, code: String, now: Int64, priority: Bool = false) async throws -> Outcome {
+        guard mode == .passwordAndOTP else {
+            guard let user else { return .failure(.unknownUser, hint: nil) }
+            guard !user.disabled else { return .failure(.disabled, hint: nil) }
+            guard try await vault.store.lockedAt(userID: user.id) == nil else { return .failure(.locked, hint: nil) }
+            return try await checkCode(code, user: user, now: now, authLevel: 1)
+        }
+        let hash = user?.passwordHash.flatMap { PasswordHasher.isSupported($0) ? $0 : nil } ?? dummyHash
+        let check = try await vault.checkPasswordPadded(password, hash: hash, dummyHash: dummyHash, priority: priority)
+        guard let user else { return .failure(.unknownUser, hint: nil) }
+        guard !user.disabled else { return .failure(.disabled, hint: nil) }
+        guard user.passwordHash == hash, case .match(let needsRehash) = check else { return .failure(.badPassword, hint: nil) }
+        // The password was right: from here the answer may say what helps.
+        guard try await vault.store.lockedAt(userID: user.id) == nil else { return .failure(.locked, hint: .locked) }
+        let outcome = try await checkCode(code, user: user, now: now, authLevel: 2)
+        if case .success = outcome, needsRehash {
+            try? await vault.setPassword(userName: user.name, password: password)
+        }
+        return outcome
+    }
+
+    /// Which split of a Basic password into password and code to check, so that a Basic attempt
+    /// costs exactly one password hash whatever code lengths the user's devices have: the split
+    /// whose code a device accepts (or has accepted before), else the one of the first device's length.
+    public func basicSplit(of credentials: BasicCredentials, user: UserRecord?, now: Int64) async throws -> (password: String, code: String) {
+        var devices: [OTPDeviceRecord] = []
+        if let user { devices = try await vault.store.devices(ofUserID: user.id) }
+        var lengths = Set(devices.map(\.parameters.digits))
+        if lengths.isEmpty { lengths = [6] }
+        let splits = credentials.splits(codeLengths: lengths)
+        var replayed: (password: String, code: String)?
+        for split in splits {
+            for device in devices where device.parameters.digits == split.code.count {
+                guard let secret = try? vault.secret(of: device), let pin = try? vault.pin(of: device) else { continue }
+                switch verifier.verify(code: split.code, secret: secret, parameters: device.parameters, state: device.state, at: now, pin: pin) {
+                case .accepted: return split
+                case .rejected(.replayed): replayed = replayed ?? split
+                case .rejected: continue
+                }
+            }
+        }
+        let firstLength = devices.first?.parameters.digits ?? 6
+        return replayed ?? splits.first { $0.code.count == firstLength } ?? splits.first ?? (credentials.password, "")
     }
 
     /// Tries the code on each of the user's devices; the first that accepts it is used up, with a
     /// compare-and-set in the store so that of two racing logins only one wins.
     func checkCode(_ code: String, user: UserRecord, now: Int64, authLevel: Int) async throws -> Outcome {
         let devices = try await vault.store.devices(ofUserID: user.id)
-        guard !devices.isEmpty else { return .failure(.noDevice, userName: user.name, userID: user.id) }
+        guard !devices.isEmpty else { return .failure(.noDevice, hint: nil) }
         var replayed = false
         for device in devices {
             let verdict = verifier.verify(code: code, secret: try vault.secret(of: device), parameters: device.parameters,
@@ -103,6 +134,14 @@ public struct Authenticator: Sendable {
                 continue
             }
         }
-        return .failure(replayed ? .replayedOTP : .badOTP, userName: user.name, userID: user.id)
+        let hints = mode == .passwordAndOTP
+        if replayed { return .failure(.replayedOTP, hint: hints ? .replayed : nil) }
+        guard hints else { return .failure(.badOTP, hint: nil) }
+        for device in devices {
+            if let offset = verifier.clockOffset(of: code, secret: try vault.secret(of: device), parameters: device.parameters, at: now, pin: try vault.pin(of: device)) {
+                return .failure(.badOTP, hint: .clockOff(seconds: offset))
+            }
+        }
+        return .failure(.badOTP, hint: nil)
     }
 }

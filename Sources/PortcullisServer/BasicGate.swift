@@ -2,13 +2,15 @@ public import PortcullisCore
 public import PortcullisStore
 
 /// Checks HTTP Basic credentials that are not lingering yet: an app password, or the user's
-/// password followed by the current code. Slow on purpose (a password hash), so only reached when
-/// the in-memory ``BasicLingerCache`` has nothing.
+/// password followed by the current code. Slow on purpose (one password hash), so only reached
+/// when the in-memory ``BasicLingerCache`` has nothing; counted by regulation before any check.
 public struct BasicGate: Sendable {
     public enum Outcome: Sendable, Equatable {
         case allowed(Identity, appPasswordID: Int64?)
         case refused
         case banned(Ban)
+        /// Not checked: other attempts of the name or address are in flight, or the hash pool is full.
+        case busy(retryAfter: Int64)
     }
 
     let authenticator: Authenticator
@@ -23,45 +25,52 @@ public struct BasicGate: Sendable {
 
     public func check(_ credentials: BasicCredentials, client: IPAddress, now: Int64) async throws -> Outcome {
         let typedName = Portal.validName(credentials.user)
-        if let ban = try await regulator.activeBan(userName: typedName, client: client, now: now) { return .banned(ban) }
+        let user = typedName.isEmpty ? nil : try await store.user(named: typedName)
+        let subject = regulator.subject(typedName: typedName, user: user)
+        let ticket: AttemptTicket
+        switch try await regulator.begin(subject, client: client, now: now) {
+        case .admitted(let admitted): ticket = admitted
+        case .banned(let ban): return .banned(ban)
+        case .busy(let retryAfter): return .busy(retryAfter: retryAfter)
+        }
 
         if AppPassword.looksLikeOne(credentials.password),
-           let (appPassword, user) = try await store.appPassword(hash: AppPassword.storageHash(of: credentials.password)),
-           user.name.lowercased() == credentials.user.lowercased() {
-            guard appPassword.isValid(at: now), !user.disabled else {
-                return try await refuse(reason: user.disabled ? "user_disabled" : "expired_app_password", userName: user.name, userID: user.id, wrongCode: false, client: client, now: now)
+           let (appPassword, owner) = try await store.appPassword(hash: AppPassword.storageHash(of: credentials.password)),
+           let user, owner.id == user.id {
+            guard appPassword.isValid(at: now), !owner.disabled else {
+                return try await refuse(ticket, subject, reason: owner.disabled ? "user_disabled" : "expired_app_password", wrongCodeOf: nil, client: client, now: now)
             }
             try await store.touchAppPassword(id: appPassword.id, at: now)
-            try await regulator.succeeded(user: user, client: client, now: now, method: "app_password:\(appPassword.label)")
-            return .allowed(Identity(user: user.name, groups: user.groups, name: user.displayName, email: user.email), appPasswordID: appPassword.id)
+            try await regulator.succeeded(ticket, user: owner, client: client, now: now, method: "app_password:\(appPassword.label)")
+            return .allowed(Identity(user: owner.name, groups: owner.groups, name: owner.displayName, email: owner.email), appPasswordID: appPassword.id)
         }
 
-        // The code's length is the device's digit count; try each count the user's devices have.
-        var lengths: Set<Int> = [6]
-        if !typedName.isEmpty, let user = try await store.user(named: typedName) {
-            lengths = Set(try await store.devices(ofUserID: user.id).map(\.parameters.digits))
-            if lengths.isEmpty { lengths = [6] }
+        // In otp_only mode the Basic password is the code alone; otherwise one split of password
+        // and code, chosen so that the attempt costs exactly one password hash.
+        let split = authenticator.mode == .otpOnly ? (password: "", code: credentials.password)
+            : try await authenticator.basicSplit(of: credentials, user: user, now: now)
+        let outcome: Authenticator.Outcome
+        do {
+            outcome = try await authenticator.authenticate(user: user, password: split.password, code: split.code, now: now,
+                                                           priority: regulator.returnsAsTold(client, now: now))
+        } catch let error as StoreError where error.code == .busy {
+            await regulator.abandoned(ticket, now: now)
+            let retryAfter = authenticator.vault.hashPool?.retryAfter ?? 1
+            regulator.toldToRetry(client, after: retryAfter, now: now)
+            return .busy(retryAfter: retryAfter)
         }
-        var splits = credentials.splits(codeLengths: lengths)
-        // In otp_only mode the Basic password may be the code alone.
-        if authenticator.mode == .otpOnly { splits.insert((password: "", code: credentials.password), at: 0) }
-        var last: Authenticator.Outcome = .failure(.badOTP, userName: typedName.isEmpty ? nil : typedName, userID: nil)
-        for split in splits.isEmpty ? [(password: credentials.password, code: "")] : splits {
-            last = try await authenticator.authenticate(username: credentials.user, password: split.password, code: split.code, now: now)
-            if case .success(let user, _) = last {
-                try await regulator.succeeded(user: user, client: client, now: now, method: "basic")
-                return .allowed(Identity(user: user.name, groups: user.groups, name: user.displayName, email: user.email), appPasswordID: nil)
-            }
-            if case .failure(.badPassword, _, _) = last { continue }
-            break
+        switch outcome {
+        case .success(let user, _):
+            try await regulator.succeeded(ticket, user: user, client: client, now: now, method: "basic")
+            return .allowed(Identity(user: user.name, groups: user.groups, name: user.displayName, email: user.email), appPasswordID: nil)
+        case .failure(let reason, _):
+            let wrongCode = authenticator.mode == .passwordAndOTP && (reason == .badOTP || reason == .replayedOTP)
+            return try await refuse(ticket, subject, reason: reason.rawValue, wrongCodeOf: wrongCode ? user?.id : nil, client: client, now: now)
         }
-        guard case .failure(let reason, let name, let userID) = last else { return .refused }
-        return try await refuse(reason: reason.rawValue, userName: name ?? typedName, userID: userID,
-                                wrongCode: reason == .badOTP || reason == .replayedOTP, client: client, now: now)
     }
 
-    private func refuse(reason: String, userName: String, userID: Int64?, wrongCode: Bool, client: IPAddress, now: Int64) async throws -> Outcome {
-        if let ban = try await regulator.failed(reason: reason, userName: userName, userID: userID, wrongCode: wrongCode, client: client, now: now) {
+    private func refuse(_ ticket: AttemptTicket, _ subject: Regulator.Subject, reason: String, wrongCodeOf: Int64?, client: IPAddress, now: Int64) async throws -> Outcome {
+        if let ban = try await regulator.failed(ticket, subject: subject, reason: reason, wrongCodeOf: wrongCodeOf, client: client, now: now) {
             return .banned(ban)
         }
         return .refused

@@ -13,6 +13,7 @@ public struct GateServer {
     public let gate: Gate
     public let portal: Portal
     public let sync: SessionSync
+    public let housekeeping: Housekeeping
     public let router: Router<GateContext>
     let configuration: Configuration
 
@@ -24,6 +25,10 @@ public struct GateServer {
         configuration: Configuration, vault: Vault, logger: Logger, clock: GateClock = .system,
         logoDataURI: String? = nil, dummyHash: String? = nil, cacheCapacity: Int = 100_000
     ) async throws -> GateServer {
+        // Password checks get threads of their own, so a login flood cannot starve the store and the session sync.
+        var vault = vault
+        vault.hashPool = vault.hashPool ?? PasswordHashPool(threadCount: configuration.hashThreads == 0 ? nil : configuration.hashThreads,
+                                                            capacity: configuration.hashQueue)
         let cache = SessionCache(capacity: cacheCapacity)
         let writes = SessionWrites()
         try await SessionSync.load(store: vault.store, into: cache, now: clock.now())
@@ -41,7 +46,9 @@ public struct GateServer {
         var sync = SessionSync(store: vault.store, cache: cache, writes: writes, clock: clock, logger: logger)
         // A user disabled, removed or changed elsewhere: lingering Basic credentials are checked again.
         sync.onReload = { [cache = basic.cache] in cache.removeAll() }
-        return GateServer(gate: gate, portal: portal, sync: sync, router: router, configuration: configuration)
+        let housekeeping = Housekeeping(store: vault.store, clock: clock, auditRetention: configuration.auditRetention,
+                                        regulationWindow: max(configuration.regulation.findTime, configuration.regulation.banTime), logger: logger)
+        return GateServer(gate: gate, portal: portal, sync: sync, housekeeping: housekeeping, router: router, configuration: configuration)
     }
 
     /// The Hummingbird application listening on `server.listen`, with the session sync as a service.
@@ -49,7 +56,7 @@ public struct GateServer {
         Application(
             router: router,
             configuration: .init(address: .hostname(configuration.listenHost, port: configuration.listenPort), serverName: nil),
-            services: [sync],
+            services: [sync, housekeeping],
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
             logger: logger
         )

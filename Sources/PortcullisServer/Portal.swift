@@ -22,7 +22,7 @@ public struct Portal: Sendable {
         self.authenticator = authenticator
         self.store = store
         self.page = PortalPage(title: configuration.portalTitle, logoDataURI: logoDataURI)
-        self.regulator = Regulator(store: store, policy: configuration.regulation, logger: logger)
+        self.regulator = Regulator(store: store, policy: configuration.effectiveRegulation, pseudonyms: authenticator.vault.pseudonyms, logger: logger)
         self.logger = logger
     }
 
@@ -84,14 +84,19 @@ public struct Portal: Sendable {
     }
 
     /// Refuses POSTs another site made a browser send: `Origin`, when it names one, must be this
-    /// portal's host, and `Sec-Fetch-Site`, when present, must not be `cross-site`.
-    func isSameOrigin(_ request: Request, visit: Visit) -> Bool {
+    /// portal's origin — scheme, host and port — or the origin the request was made to, and
+    /// `Sec-Fetch-Site`, when present, must not be `cross-site`.
+    func isSameOrigin(_ request: Request, _ context: GateContext, visit: Visit) -> Bool {
         if request.headers[HeaderNames.secFetchSite]?.lowercased() == "cross-site" { return false }
         // Browsers send `Origin: null` when the page's referrer policy is no-referrer (ours is);
         // then Sec-Fetch-Site above and the CSRF token decide.
         guard let origin = request.headers[HeaderNames.origin], origin != "null" else { return true }
-        guard let originHost = RedirectValidator.host(ofSafeURL: origin + "/") else { return false }
-        return originHost == RedirectValidator.host(ofSafeURL: visit.cookie.portalURL) || originHost == visit.host
+        guard let sent = WebOrigin(origin) else { return false }
+        if sent == WebOrigin(visit.cookie.portalURL) { return true }
+        let trusted = gate.resolver.isTrusted(context.peerAddress)
+        let scheme = (trusted ? request.headers[HeaderNames.forwardedProto] : nil) ?? "http"
+        let authority = (trusted ? request.headers[HeaderNames.forwardedHost] : nil) ?? request.head.authority ?? ""
+        return sent == WebOrigin(scheme: scheme, authority: authority)
     }
 
     // MARK: Log in
@@ -129,7 +134,7 @@ public struct Portal: Sendable {
 
     func login(_ request: Request, _ context: GateContext) async throws -> Response {
         guard case .success(let visit) = self.visit(request, context) else { return wrongHostPage(request, context) }
-        guard isSameOrigin(request, visit: visit) else {
+        guard isSameOrigin(request, context, visit: visit) else {
             return messagePage(visit, status: .forbidden, heading: "Refused", text: "This form was sent from another site. Open the login page directly and log in there.")
         }
         guard let form = try await readForm(request, context) else {
@@ -143,32 +148,67 @@ public struct Portal: Sendable {
         }
         let now = gate.clock.now()
         let typedName = Self.validName(username)
-        // A banned name or address is turned away before any hashing or code check.
-        if let ban = try await regulator.activeBan(userName: typedName, client: visit.client, now: now) {
-            return try await bannedPage(ban, visit: visit, username: typedName, redirect: redirect, now: now)
+        let user = try await authenticator.findUser(typedName: typedName)
+        let subject = regulator.subject(typedName: typedName, user: user)
+        // The attempt takes its place in the count before any hashing or code check; a banned name
+        // or address goes no further.
+        let ticket: AttemptTicket
+        switch try await regulator.begin(subject, client: visit.client, now: now) {
+        case .admitted(let admitted): ticket = admitted
+        case .banned(let ban): return try await bannedPage(ban, visit: visit, username: typedName, redirect: redirect, now: now)
+        case .busy(let retryAfter): return try await busyPage(retryAfter: retryAfter, visit: visit, username: typedName, redirect: redirect)
         }
-        let outcome = try await authenticator.authenticate(username: username, password: form["password"] ?? "", code: form["code"] ?? "", now: now)
+        let outcome: Authenticator.Outcome
+        do {
+            outcome = try await authenticator.authenticate(user: user, password: form["password"] ?? "", code: form["code"] ?? "", now: now,
+                                                           priority: regulator.returnsAsTold(visit.client, now: now))
+        } catch let error as StoreError where error.code == .busy {
+            await regulator.abandoned(ticket, now: now)
+            let retryAfter = authenticator.vault.hashPool?.retryAfter ?? 1
+            regulator.toldToRetry(visit.client, after: retryAfter, now: now)
+            return try await busyPage(retryAfter: retryAfter, visit: visit, username: typedName, redirect: redirect)
+        }
         switch outcome {
-        case .failure(let reason, let name, let userID):
-            let wrongCode = reason == .badOTP || reason == .replayedOTP
-            if let ban = try await regulator.failed(reason: reason.rawValue, userName: name ?? typedName, userID: userID, wrongCode: wrongCode, client: visit.client, now: now) {
+        case .failure(let reason, let hint):
+            let wrongCode = configuration.authMode == .passwordAndOTP && (reason == .badOTP || reason == .replayedOTP)
+            if let ban = try await regulator.failed(ticket, subject: subject, reason: reason.rawValue, wrongCodeOf: wrongCode ? user?.id : nil, client: visit.client, now: now) {
                 return try await bannedPage(ban, visit: visit, username: typedName, redirect: redirect, now: now)
             }
-            if reason == .locked {
-                let locked = try await loginForm(visit: visit, username: name ?? "", redirect: redirect,
+            let shownName = user?.name ?? typedName
+            switch hint {
+            case .locked?:
+                let locked = try await loginForm(visit: visit, username: shownName, redirect: redirect,
                                                  error: "This account is locked after too many wrong codes. Ask your administrator to unlock it.")
                 return formPage(locked, visit: visit, status: .forbidden)
+            case .replayed?:
+                let again = try await loginForm(visit: visit, username: shownName, redirect: redirect,
+                                                error: "That code was already used. Wait for the next code and enter it with your password.")
+                return formPage(again, visit: visit, status: .unauthorized)
+            case .clockOff(let seconds)?:
+                let again = try await loginForm(visit: visit, username: shownName, redirect: redirect,
+                                                error: "That code is not valid now: your device's clock looks \(ClockOffsetText.describe(seconds)). Set its time automatically, then enter the current code.")
+                return formPage(again, visit: visit, status: .unauthorized)
+            case nil:
+                let message = configuration.authMode == .otpOnly ? "Incorrect username or code." : "Incorrect username, password or code."
+                let again = try await loginForm(visit: visit, username: typedName, redirect: redirect, error: message)
+                return formPage(again, visit: visit, status: .unauthorized)
             }
-            let message = configuration.authMode == .otpOnly ? "Incorrect username or code." : "Incorrect username, password or code."
-            let again = try await loginForm(visit: visit, username: name ?? "", redirect: redirect, error: message)
-            return formPage(again, visit: visit, status: .unauthorized)
         case .success(let user, let authLevel):
             let rememberMe = form["remember_me"] == "1" && configuration.sessionRememberMe > 0
             let token = try await createSession(user: user, authLevel: authLevel, rememberMe: rememberMe, visit: visit, now: now)
-            try await regulator.succeeded(user: user, client: visit.client, now: now)
+            try await regulator.succeeded(ticket, user: user, client: visit.client, now: now)
             let sessionCookie = Cookies.setCookie(token.cookieValue, for: visit.cookie, maxAge: rememberMe ? configuration.sessionRememberMe : nil)
             return PortalResponses.redirect(to: gate.decider.redirectTarget(redirect, cookie: visit.cookie), setCookies: [sessionCookie])
         }
+    }
+
+    /// The login form saying the server is busy checking other sign-ins, with 503 and `Retry-After`.
+    func busyPage(retryAfter: Int64, visit: Visit, username: String, redirect: String?) async throws -> Response {
+        let form = try await loginForm(visit: visit, username: username, redirect: redirect,
+                                       error: "Many sign-ins are being checked right now. Wait \(retryAfter) second\(retryAfter == 1 ? "" : "s") and press Log in again.")
+        var response = formPage(form, visit: visit, status: .serviceUnavailable)
+        response.headers[.retryAfter] = String(retryAfter)
+        return response
     }
 
     /// The login form saying when to try again, with 429 and `Retry-After`.
@@ -234,7 +274,7 @@ public struct Portal: Sendable {
 
     func logout(_ request: Request, _ context: GateContext) async throws -> Response {
         guard case .success(let visit) = self.visit(request, context) else { return wrongHostPage(request, context) }
-        guard isSameOrigin(request, visit: visit) else {
+        guard isSameOrigin(request, context, visit: visit) else {
             return messagePage(visit, status: .forbidden, heading: "Refused", text: "This form was sent from another site. Open the logout page directly.", link: ("Log out", "/logout"))
         }
         guard let form = try await readForm(request, context), csrf.check(formToken: form["csrf"], cookieValue: visit.csrfCookie) else {

@@ -66,12 +66,21 @@ enum VerifyRoutes {
             answer.headers[.wwwAuthenticate] = basic.challenge
             return answer
         case .banned(let ban):
-            // nginx turns anything but 401 and 403 from an auth request into 500.
-            var answer = response(for: .forbidden("Too many failed attempts. Try again in \(ban.retryAfter(now: now)) seconds."), head: head)
-            if style == .forwardAuth { answer.status = .tooManyRequests }
-            answer.headers[.retryAfter] = String(ban.retryAfter(now: now))
-            return answer
+            return refusal("Too many failed attempts. Try again in \(ban.retryAfter(now: now)) seconds.", status: .tooManyRequests,
+                           retryAfter: ban.retryAfter(now: now), style: style, head: head)
+        case .busy(let retryAfter):
+            return refusal("Too many sign-ins are being checked right now. Try again in \(retryAfter) seconds.", status: .serviceUnavailable,
+                           retryAfter: retryAfter, style: style, head: head)
         }
+    }
+
+    /// A refusal to try again later: `status` with `Retry-After` for forward auth; 403 with
+    /// `Retry-After` for nginx's auth request, which turns anything but 401 and 403 into 500.
+    static func refusal(_ message: String, status: HTTPResponse.Status, retryAfter: Int64, style: VerifyStyle, head: Bool) -> Response {
+        var answer = response(for: .forbidden(message), head: head)
+        if style == .forwardAuth { answer.status = status }
+        answer.headers[.retryAfter] = String(retryAfter)
+        return answer
     }
 
     /// The HTTP form of a verdict.

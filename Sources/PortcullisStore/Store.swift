@@ -41,26 +41,54 @@ public protocol SecretStore: Sendable {
 }
 
 /// Failed logins, bans and the lockout after wrong codes; kept in the store so they survive restarts.
+///
+/// Each attempt takes its place in the count before it is checked (``reserveAttempt(keys:at:policy:)``)
+/// and gives it back or turns it into a failure afterwards (``settleAttempt(_:outcome:at:policy:)``),
+/// each in one atomic operation, so no number of concurrent attempts — on one server or several
+/// sharing the store — is checked beyond what the policy allows. The rules are the policy's
+/// (``RegulationPolicy``); the store only counts and claims.
 public protocol RegulationStore: Sendable {
-    /// Records a failed login of `userName` from `clientIP` and bans whichever of the two reached
-    /// `policy.maxRetries` failures within `policy.findTime` (their count then starts again).
-    /// - Returns: the bans this failure started.
-    func recordFailure(userName: String, clientIP: String, at unixTime: Int64, policy: RegulationPolicy) async throws -> [Ban]
-    /// The ban in force on this user name or this address that ends last, if any.
+    /// Counts the name's and the address's failures, attempts in flight and bans, asks
+    /// ``RegulationPolicy/admission(name:client:now:)`` and, when admitted, records the attempt as
+    /// in flight — all in one transaction.
+    func reserveAttempt(keys: RegulationKeys, at unixTime: Int64, policy: RegulationPolicy) async throws -> Reservation
+    /// Ends an admitted attempt: a success gives its place back and resets the user's wrong-code
+    /// count; a failure stays counted, bans whichever key reached ``RegulationPolicy/maxRetries``
+    /// (its count then starts again) and, for a wrong code with the right password, counts toward
+    /// the lockout.
+    func settleAttempt(_ ticket: AttemptTicket, outcome: AttemptOutcome, at unixTime: Int64, policy: RegulationPolicy) async throws -> Settlement
+    /// The ban in force on this user name key or this address key that ends last, if any.
     func activeBan(userName: String?, clientIP: String, at unixTime: Int64) async throws -> Ban?
     /// Every ban in force, ending soonest first.
     func activeBans(at unixTime: Int64) async throws -> [Ban]
     /// Lifts a ban and forgets the failures counted toward the next one. Returns how many bans were lifted.
     func removeBan(kind: BanKind, value: String) async throws -> Int
-    /// Counts a wrong code for a user; at `limit` consecutive ones (0: never) the user is locked.
-    /// - Returns: true when this failure locked the user.
-    func recordOTPFailure(userID: Int64, at unixTime: Int64, limit: Int) async throws -> Bool
-    /// Resets the count of consecutive wrong codes (after a good login).
-    func clearOTPFailures(userID: Int64) async throws
     /// When the user was locked, or nil when they are not.
     func lockedAt(userID: Int64) async throws -> Int64?
     /// Unlocks a user and resets their count. Returns false when they were not locked.
     func unlock(userID: Int64) async throws -> Bool
+    /// Forgets failures counted and bans ended before `unixTime`. Returns how many rows went.
+    func purgeRegulation(before unixTime: Int64) async throws -> Int
+}
+
+/// An attempt the store admitted: it holds a place in the count until it is settled.
+public struct AttemptTicket: Sendable, Equatable {
+    public let id: Int64
+    public let keys: RegulationKeys
+    public let startedAt: Int64
+
+    public init(id: Int64, keys: RegulationKeys, startedAt: Int64) {
+        self.id = id
+        self.keys = keys
+        self.startedAt = startedAt
+    }
+}
+
+/// The store's answer to an attempt asking to start.
+public enum Reservation: Sendable, Equatable {
+    case admitted(AttemptTicket)
+    /// Banned, or busy (``Admission/banned(_:)`` or ``Admission/busy(retryAfter:)``).
+    case refused(Admission)
 }
 
 /// Passwords for one device each, used with HTTP Basic without a code; kept only as SHA-256.
@@ -82,6 +110,8 @@ public protocol AuditStore: Sendable {
     func appendAudit(_ entry: AuditEntry) async throws
     /// Entries since `unixTime`, of one user name when given, oldest first, at most `limit`.
     func auditEntries(userName: String?, since unixTime: Int64, limit: Int) async throws -> [AuditEntry]
+    /// Removes entries older than `unixTime` (`audit.retention`). Returns how many went.
+    func purgeAudit(before unixTime: Int64) async throws -> Int
 }
 
 /// A user to import with their devices (secrets already sealed) and carried-over wrong-code count.

@@ -27,6 +27,10 @@ public struct Vault: Sendable {
     public let box: SecretBox
     public let keySource: StorageKeySource
     public let hasher: PasswordHasher
+    /// Where password checks run: threads of their own with a bounded queue, when set; else NIO's shared pool.
+    public var hashPool: PasswordHashPool?
+    /// Stands in for typed names that are no user, in regulation counts, bans, logs and the audit trail.
+    public let pseudonyms: NamePseudonym
 
     static let keyCheckPlaintext = Array("portcullis storage key check v1".utf8)
     static let keyCheckContext = "portcullis storage key check"
@@ -35,7 +39,7 @@ public struct Vault: Sendable {
     /// A store that has no key check yet (a new one) adopts `key`.
     /// - Throws: ``StoreError/Code/storageKey`` naming the key's source and fingerprint when it does not match.
     public static func open(store: any Store, key: StorageKey, keySource: StorageKeySource, hasher: PasswordHasher = PasswordHasher()) async throws -> Vault {
-        let vault = Vault(store: store, box: SecretBox(key: key), keySource: keySource, hasher: hasher)
+        let vault = Vault(store: store, box: SecretBox(key: key), keySource: keySource, hasher: hasher, pseudonyms: NamePseudonym(storageKey: key))
         if let check = try await store.storageKeyCheck() {
             guard vault.opensKeyCheck(check) else {
                 throw StoreError(.storageKey, "The storage key from \(keySource) (fingerprint \(key.fingerprint)) is not the key this database's secrets are encrypted with. Restore the right key from your backup; without it the OTP secrets cannot be read.")
@@ -86,10 +90,29 @@ public struct Vault: Sendable {
         return user
     }
 
-    /// Checks a password against a user's stored hash on the thread pool.
+    /// Checks a password against a user's stored hash, on the hash pool when there is one.
+    /// - Throws: ``StoreError/Code/busy`` when the hash pool's queue is full.
     public func checkPassword(_ password: String, hash: String) async throws -> PasswordCheck {
         let hasher = self.hasher
+        if let hashPool { return try await hashPool.run { try hasher.verify(password, against: hash) } }
         return try await NIOThreadPool.singleton.runIfActive { try hasher.verify(password, against: hash) }
+    }
+
+    /// Checks a password so that a failure costs at least one hash of the default strength: when
+    /// the stored hash is cheaper (an imported bcrypt of low cost, a legacy hash) and does not
+    /// match, `dummyHash` is checked too, so a failing login does not tell what kind of hash the
+    /// user has. One check, on the hash pool, either way.
+    public func checkPasswordPadded(_ password: String, hash: String, dummyHash: String, priority: Bool = false) async throws -> PasswordCheck {
+        let hasher = self.hasher
+        let work: @Sendable () throws -> PasswordCheck = {
+            let check = (try? hasher.verify(password, against: hash)) ?? .mismatch
+            if !check.isMatch, hash != dummyHash, !hasher.isDefaultStrength(hash) {
+                _ = try? hasher.verify(password, against: dummyHash)
+            }
+            return check
+        }
+        if let hashPool { return try await hashPool.run(priority: priority, work) }
+        return try await NIOThreadPool.singleton.runIfActive(work)
     }
 
     /// A new hash of `password` with the default parameters, computed on the thread pool.

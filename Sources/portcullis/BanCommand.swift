@@ -33,7 +33,10 @@ struct BanCommand: AsyncParsableCommand {
                 if json { return try JSONOutput.print(rows) }
                 guard !rows.isEmpty else { return print("No bans in force.") }
                 print("KIND  VALUE                                     UNTIL")
-                for row in rows { print(row.kind.padding(6) + row.value.padding(42) + row.until) }
+                for row in rows {
+                    let shown = NamePseudonym.isPseudonym(row.value) ? "\(row.value) (a name that is no user)" : row.value
+                    print(row.kind.padding(6) + shown.padding(42) + row.until)
+                }
             }
         }
     }
@@ -58,7 +61,15 @@ struct BanCommand: AsyncParsableCommand {
         func run() async throws {
             try await StorageSession.with(options) { session in
                 let kind: BanKind = ip != nil ? .ip : .user
-                let value = ip.flatMap { IPAddress($0)?.description } ?? user ?? ""
+                let value: String
+                if let address = ip.flatMap({ IPAddress($0) }) {
+                    // IPv6 clients are counted and banned by their prefix.
+                    value = RegulationKeys.clientKey(address, policy: session.configuration.regulation)
+                } else {
+                    // A name that is no user's is kept as its pseudonym.
+                    let name = user ?? ""
+                    value = try await session.store.user(named: name).map { $0.name.lowercased() } ?? session.vault.pseudonyms.of(name)
+                }
                 let count = try await session.store.removeBan(kind: kind, value: value)
                 guard count > 0 else { return print("There is no ban on \(kind == .ip ? "address" : "user") \(value); its failure count was reset.") }
                 try await session.store.appendAudit(AuditEntry(time: currentUnixTime(), event: .banRemoved, userName: kind == .user ? value : "",

@@ -91,3 +91,18 @@ import Testing
         #expect(DurationParser.seconds(text) == nil)
     }
 }
+
+@Suite("web origins") struct WebOriginTests {
+    @Test("scheme, host and port make an origin; the default port is filled in")
+    func origins() {
+        #expect(WebOrigin("https://auth.example.com") == WebOrigin("https://AUTH.example.com:443/login?x=1"))
+        #expect(WebOrigin("http://auth.example.com") == WebOrigin("http://auth.example.com:80"))
+        #expect(WebOrigin("https://auth.example.com") != WebOrigin("https://auth.example.com:8443"))
+        #expect(WebOrigin("https://auth.example.com") != WebOrigin("http://auth.example.com"))
+        #expect(WebOrigin(scheme: "HTTPS", authority: "auth.example.com:8443") == WebOrigin("https://auth.example.com:8443"))
+        #expect(WebOrigin("null") == nil)
+        #expect(WebOrigin("https://user@auth.example.com") == nil)
+        #expect(WebOrigin("javascript:alert(1)") == nil)
+        #expect(WebOrigin("https://auth.example.com:99999") == nil)
+    }
+}

@@ -222,6 +222,12 @@ import Testing
             #expect(try await browser.post(client, "/login", fields).status == .forbidden)
             let crossOrigin = try await browser.post(client, "/login", fields + [("csrf", token)], extra: [HTTPField.Name("Origin")!: "https://evil.com"])
             #expect(crossOrigin.status == .forbidden)
+            // The portal's host on another port or scheme is another origin (another service on the same machine).
+            for other in ["https://auth.example.com:8443", "http://auth.example.com"] {
+                let sameHost = try await browser.post(client, "/login", fields + [("csrf", token)],
+                                                      extra: [HTTPField.Name("Origin")!: other, HTTPField.Name("X-Forwarded-Proto")!: "https"])
+                #expect(sameHost.status == .forbidden, "Origin \(other)")
+            }
             let crossSite = try await browser.post(client, "/login", fields + [("csrf", token)], extra: [HTTPField.Name("Sec-Fetch-Site")!: "cross-site"])
             #expect(crossSite.status == .forbidden)
             #expect(browser.cookies["portcullis_session"] == nil)

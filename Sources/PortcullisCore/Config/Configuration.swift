@@ -51,6 +51,23 @@ public struct Configuration: Sendable, Equatable {
     /// `regulation.max_otp_failures`: bans after failed logins, and the lockout after wrong codes.
     public var regulation = RegulationPolicy()
 
+    /// The policy in force: in `otp_only` mode there is no password, so a stranger's wrong codes
+    /// must never lock the user for good; there, only the temporary bans apply.
+    public var effectiveRegulation: RegulationPolicy {
+        var policy = regulation
+        if authMode == .otpOnly { policy.maxOTPFailures = 0 }
+        return policy
+    }
+
+    // MARK: audit, hashing
+
+    /// `audit.retention`: audit entries older than this are deleted, in seconds (default 90 days).
+    public var auditRetention: Int64 = 90 * 86_400
+    /// `server.hash_threads`: threads for password hashing; 0 means one fewer than the cores (at least one).
+    public var hashThreads: Int = 0
+    /// `server.hash_queue`: password checks waiting or running before new ones get 503 and `Retry-After`.
+    public var hashQueue: Int = 16
+
     // MARK: portal
 
     /// `portal.title`: the heading and title of the login page.

@@ -114,6 +114,27 @@ enum ConfigurationKeys {
             config.regulation.maxOTPFailures = number
             return true
         },
+        Key(path: "regulation.max_in_flight", allowed: "a whole number from 1 to 100") { config, value, _ in
+            guard let number = Int(value), (1...100).contains(number) else { return false }
+            config.regulation.maxInFlight = number
+            return true
+        },
+        Key(path: "regulation.ipv6_prefix", allowed: "a prefix length from 32 to 128") { config, value, _ in
+            guard let number = Int(value), (32...128).contains(number) else { return false }
+            config.regulation.ipv6PrefixLength = number
+            return true
+        },
+        duration("audit.retention", 3600...3_153_600_000, allowed: "a duration from 1h to 100y") { $0.auditRetention = $1 },
+        Key(path: "server.hash_threads", allowed: "a whole number from 1 to 64, or 0 for one fewer than the cores") { config, value, _ in
+            guard let number = Int(value), (0...64).contains(number) else { return false }
+            config.hashThreads = number
+            return true
+        },
+        Key(path: "server.hash_queue", allowed: "a whole number from 1 to 10000") { config, value, _ in
+            guard let number = Int(value), (1...10_000).contains(number) else { return false }
+            config.hashQueue = number
+            return true
+        },
         Key(path: "portal.title", allowed: "1 to 80 characters") { config, value, _ in
             guard !value.isEmpty, value.count <= 80, !value.contains(where: \.isNewline) else { return false }
             config.portalTitle = value

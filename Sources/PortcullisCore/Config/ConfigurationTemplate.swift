@@ -16,6 +16,10 @@ public enum ConfigurationTemplate {
       trusted_proxies:
         - 127.0.0.1/32
         - ::1/128
+      # Password hashing runs on threads of its own (0: one fewer than the cores), with at most
+      # hash_queue checks waiting; past that a login gets 503 with Retry-After at once.
+      hash_threads: 0
+      hash_queue: 16
 
     storage:
       sqlite:
@@ -72,8 +76,18 @@ public enum ConfigurationTemplate {
       find_time: 10m
       ban_time: 15m
       # This many wrong codes in a row (with the right password) lock the user until
-      # `portcullis user unlock NAME`; 0 turns the lockout off.
+      # `portcullis user unlock NAME`; 0 turns the lockout off. In auth.mode otp_only there is no
+      # password, so there is no lockout: only the bans above apply.
       max_otp_failures: 10
+      # Attempts of one name, or of one address, checked at the same time; more wait up to a
+      # second, then get 503 with Retry-After.
+      max_in_flight: 1
+      # IPv6 clients are counted and banned by this prefix (/64 is what one subscriber holds).
+      ipv6_prefix: 64
+
+    audit:
+      # Audit entries older than this are deleted.
+      retention: 90d
 
     portal:
       # The heading and title of the login page.

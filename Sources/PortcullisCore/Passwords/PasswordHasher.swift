@@ -84,6 +84,12 @@ public struct PasswordHasher: Sendable {
         throw CoreError(.invalidPasswordHash, "The stored password hash is in an unknown format; supported are $scrypt$ (PHC) and bcrypt ($2a$, $2b$, $2y$). Set a new password with: portcullis user passwd NAME")
     }
 
+    /// Whether `storedHash` is a scrypt hash with this hasher's parameters (as costly as a new one).
+    public func isDefaultStrength(_ storedHash: String) -> Bool {
+        guard let stored = try? ScryptHash(parsing: storedHash) else { return false }
+        return stored.parameters == parameters
+    }
+
     /// Whether `storedHash` is in a format ``verify(_:against:)`` understands (weak legacy ones included).
     public static func isSupported(_ storedHash: String) -> Bool {
         isStrong(storedHash) || LegacyHtpasswdHash.isLegacy(storedHash)

@@ -106,6 +106,12 @@ enum SQLiteMigrations {
             )
             """,
         ]),
+        // Regulation claims its place before the expensive check: an attempt is a pending row
+        // until it is settled.
+        (6, [
+            "ALTER TABLE auth_failures ADD COLUMN pending INTEGER NOT NULL DEFAULT 0",
+            "CREATE INDEX audit_retention ON audit(at, id)",
+        ]),
     ]
 
     static var latestVersion: Int { steps.last?.version ?? 0 }

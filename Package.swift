@@ -91,7 +91,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PortcullisStoreTests",
-            dependencies: ["PortcullisCore", "PortcullisStore", "PortcullisTestSupport"],
+            dependencies: ["PortcullisCore", "PortcullisStore", "PortcullisTestSupport", .product(name: "NIOPosix", package: "swift-nio")],
             swiftSettings: strictSettings
         ),
         .testTarget(

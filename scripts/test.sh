@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every Portcullis test. On a fresh Debian machine it first installs the real tools the tests
 # check our output against (oathtool, zbarimg, htpasswd, ImageMagick) and run it behind (Caddy,
-# nginx, HAProxy, Chromium with selenium), when run as root.
+# nginx, HAProxy, Chromium with selenium, wrk for the login flood), when run as root.
 # With arguments (e.g. --filter LoginTests) only the matching Swift tests run, without the
 # end-to-end run behind the proxies.
 set -euo pipefail
@@ -21,6 +21,7 @@ command -v haproxy >/dev/null || needed+=(haproxy)
 command -v chromium >/dev/null || needed+=(chromium)
 command -v chromedriver >/dev/null || needed+=(chromium-driver)
 command -v fail2ban-regex >/dev/null || needed+=(fail2ban)
+command -v wrk >/dev/null || needed+=(wrk)
 if [ ${#needed[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
     echo "Installing test tools: ${needed[*]}"
@@ -41,4 +42,9 @@ swift build --build-tests
 swift test --skip-build "$@"
 if [ $# -eq 0 ]; then
   python3 scripts/e2e/run.py --bin "$(swift build --show-bin-path)/portcullis"
+  # What is measured from outside needs a release build: a debug build's scrypt is ten times slower.
+  swift build -c release --product portcullis
+  release="$(swift build -c release --show-bin-path)/portcullis"
+  python3 scripts/flood.py --bin "$release"
+  python3 scripts/timing.py --bin "$release" --attempts 60
 fi

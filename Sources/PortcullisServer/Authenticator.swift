@@ -89,6 +89,15 @@ public struct Authenticator: Sendable {
         return outcome
     }
 
+    /// When a login that needs a password hash would find the hash queue full: the seconds to
+    /// tell the client to wait; nil when there is room (or nothing to hash in `otp_only` mode).
+    /// Advisory — the pool enforces its bound itself — but it spares the store the attempts that
+    /// would be turned away anyway.
+    public func hashQueueFull(priority: Bool) -> Int64? {
+        guard mode == .passwordAndOTP, let pool = vault.hashPool else { return nil }
+        return pool.hasRoom(priority: priority) ? nil : pool.retryAfter
+    }
+
     /// Which split of a Basic password into password and code to check, so that a Basic attempt
     /// costs exactly one password hash whatever code lengths the user's devices have: the split
     /// whose code a device accepts (or has accepted before), else the one of the first device's length.

@@ -25,6 +25,12 @@ public struct BasicGate: Sendable {
 
     public func check(_ credentials: BasicCredentials, client: IPAddress, now: Int64) async throws -> Outcome {
         let typedName = Portal.validName(credentials.user)
+        // With the hash queue full, a credential that needs a hash is answered before it costs the store anything.
+        let priority = regulator.returnsAsTold(client, now: now)
+        if !AppPassword.looksLikeOne(credentials.password), let retryAfter = authenticator.hashQueueFull(priority: priority) {
+            regulator.toldToRetry(client, after: retryAfter, now: now)
+            return .busy(retryAfter: retryAfter)
+        }
         let user = typedName.isEmpty ? nil : try await store.user(named: typedName)
         let subject = regulator.subject(typedName: typedName, user: user)
         let ticket: AttemptTicket
@@ -52,7 +58,7 @@ public struct BasicGate: Sendable {
         let outcome: Authenticator.Outcome
         do {
             outcome = try await authenticator.authenticate(user: user, password: split.password, code: split.code, now: now,
-                                                           priority: regulator.returnsAsTold(client, now: now))
+                                                           priority: priority)
         } catch let error as StoreError where error.code == .busy {
             await regulator.abandoned(ticket, now: now)
             let retryAfter = authenticator.vault.hashPool?.retryAfter ?? 1

@@ -148,6 +148,12 @@ public struct Portal: Sendable {
         }
         let now = gate.clock.now()
         let typedName = Self.validName(username)
+        // With the hash queue full, the attempt is answered before it costs the store anything.
+        let priority = regulator.returnsAsTold(visit.client, now: now)
+        if let retryAfter = authenticator.hashQueueFull(priority: priority) {
+            regulator.toldToRetry(visit.client, after: retryAfter, now: now)
+            return try await busyPage(retryAfter: retryAfter, visit: visit, username: typedName, redirect: redirect)
+        }
         let user = try await authenticator.findUser(typedName: typedName)
         let subject = regulator.subject(typedName: typedName, user: user)
         // The attempt takes its place in the count before any hashing or code check; a banned name
@@ -161,7 +167,7 @@ public struct Portal: Sendable {
         let outcome: Authenticator.Outcome
         do {
             outcome = try await authenticator.authenticate(user: user, password: form["password"] ?? "", code: form["code"] ?? "", now: now,
-                                                           priority: regulator.returnsAsTold(visit.client, now: now))
+                                                           priority: priority)
         } catch let error as StoreError where error.code == .busy {
             await regulator.abandoned(ticket, now: now)
             let retryAfter = authenticator.vault.hashPool?.retryAfter ?? 1

@@ -1,4 +1,5 @@
 import Foundation
+import NIOPosix
 import PortcullisStore
 import Synchronization
 import Testing
@@ -6,6 +7,8 @@ import Testing
 /// A job that holds its hashing thread until released.
 final class HeldJob: Sendable {
     let released = Atomic<Bool>(false)
+    /// The order in which other jobs ran.
+    let order = Mutex<[String]>([])
     func run() -> Int {
         while !released.load(ordering: .relaxed) { usleep(1000) }
         return 7
@@ -15,7 +18,10 @@ final class HeldJob: Sendable {
 @Suite("the password hash pool") struct PasswordHashPoolTests {
     @Test("past its capacity a check is refused at once with `busy`; the place comes back when one ends; a returning client may use the reserve")
     func boundedQueue() async throws {
-        let pool = PasswordHashPool(threadCount: 1, capacity: 2)
+        // Threads of the test's own: holding the shared hashing thread would stall every other test.
+        let threads = NIOThreadPool(numberOfThreads: 1)
+        threads.start()
+        let pool = PasswordHashPool(threads: threads, capacity: 2)
         let job = HeldJob()
         async let first = pool.run { job.run() }
         async let second = pool.run { job.run() }
@@ -36,5 +42,24 @@ final class HeldJob: Sendable {
         #expect(pool.queued == 0)
         #expect(try await pool.run { 3 } == 3)
         #expect(pool.retryAfter >= 1)
+        try await threads.shutdownGracefully()
+    }
+
+    @Test("a client that came back as told is served before the checks waiting without priority")
+    func priorityFirst() async throws {
+        let threads = NIOThreadPool(numberOfThreads: 1)
+        threads.start()
+        let pool = PasswordHashPool(threads: threads, capacity: 8)
+        let job = HeldJob()
+        async let holding = pool.run { job.run() }
+        while pool.queued < 1 { try await Task.sleep(for: .milliseconds(5)) }
+        async let normal = pool.run { job.order.withLock { $0.append("normal") } }
+        while pool.queued < 2 { try await Task.sleep(for: .milliseconds(5)) }
+        async let returning = pool.run(priority: true) { job.order.withLock { $0.append("priority") } }
+        while pool.queued < 3 { try await Task.sleep(for: .milliseconds(5)) }
+        job.released.store(true, ordering: .relaxed)
+        _ = try await (holding, normal, returning)
+        #expect(job.order.withLock { $0 } == ["priority", "normal"])
+        try await threads.shutdownGracefully()
     }
 }

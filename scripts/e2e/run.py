@@ -110,6 +110,8 @@ class Stack:
         # count against one address: allow more than the default 5 before a ban.
         return dict(os.environ, PORTCULLIS_SERVER_LISTEN=f"127.0.0.1:{PORTCULLIS_PORT}",
                     PORTCULLIS_SESSION_COOKIES_0_DOMAIN="example.com", PORTCULLIS_SESSION_COOKIES_0_PORTAL_URL=PORTAL,
+                    # A second cookie domain, for the test that a session of one cannot open the other's apps.
+                    PORTCULLIS_SESSION_COOKIES_1_DOMAIN="home.test", PORTCULLIS_SESSION_COOKIES_1_PORTAL_URL=f"https://auth.home.test:{HTTPS_PORT}",
                     PORTCULLIS_REGULATION_MAX_RETRIES="50")
 
     def start_core(self):
@@ -353,8 +355,44 @@ def run_flows(stack, proxy, user, driver, post_status):
 
     # 7. The code used above is refused the second time.
     log_in(driver, user, password, code)
-    wait_until(driver, lambda: "Incorrect" in error_text(driver), "a replayed code was not refused")
+    wait_until(driver, lambda: "already used" in error_text(driver), "a replayed code was not refused with its own message (the password was right)")
     expect(session_cookie(driver) is None, "no session after a replayed code", "no portcullis_session cookie", session_cookie(driver))
+
+
+def session_of_other_domain(stack, user):
+    """Logs `user` in at the portal of the second cookie domain (home.test), directly; returns the session token."""
+    import http.client
+    import urllib.parse
+    password, secret = stack.users[user]
+    connection = http.client.HTTPConnection("127.0.0.1", PORTCULLIS_PORT, timeout=10)
+    connection.request("GET", "/login", headers={"Host": f"auth.home.test:{HTTPS_PORT}"})
+    page = connection.getresponse()
+    html = page.read().decode()
+    csrf_cookie = next(value.split(";")[0] for name, value in page.getheaders() if name.lower() == "set-cookie" and "csrf" in value)
+    token = re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+    body = urllib.parse.urlencode({"csrf": token, "username": user, "password": password, "code": totp(secret)})
+    connection.request("POST", "/login", body=body, headers={"Host": f"auth.home.test:{HTTPS_PORT}", "Cookie": csrf_cookie,
+                                                             "Content-Type": "application/x-www-form-urlencoded"})
+    answer = connection.getresponse()
+    answer.read()
+    cookies = [value for name, value in answer.getheaders() if name.lower() == "set-cookie" and value.startswith("portcullis_session=")]
+    expect(answer.status == 303 and cookies, "a login at the home.test portal", "303 with a session cookie", f"{answer.status} {cookies}")
+    expect("Domain=home.test" in cookies[0], "the session is home.test's", "Domain=home.test", cookies[0])
+    return cookies[0].split(";")[0].split("=", 1)[1]
+
+
+def check_host_mismatch(stack, user):
+    """A request line for app.example.com with `Host: app.home.test` and a home.test session must not
+    reach the example.com app: nginx routes on the request line, so Portcullis must judge that host."""
+    token = session_of_other_domain(stack, user)
+    # Sanity: the same session opens nothing of example.com the ordinary way.
+    ordinary = curl("-o", "/dev/null", "-w", "%{http_code}", "-H", "Accept: application/json", "--cookie", f"portcullis_session={token}", APP + "/")
+    expect(ordinary == "401", "a home.test session on app.example.com", "401", ordinary)
+    output = curl("-i", "--request-target", f"https://app.example.com:{HTTPS_PORT}/", "-H", "Host: app.home.test", "-H", "Accept: application/json",
+                  "--cookie", f"portcullis_session={token}", f"https://app.example.com:{HTTPS_PORT}/")
+    status = output.split(" ", 2)[1] if output.startswith("HTTP/") else output[:80]
+    expect(status == "401" and user not in output, "absolute request line for app.example.com with Host: app.home.test",
+           "401 and no Remote-User", output[:600])
 
 
 def main():
@@ -371,6 +409,8 @@ def main():
         proxies = arguments.proxies.split(",")
         for proxy in proxies:
             stack.add_user(f"alice-{proxy}", f"pass phrase for {proxy}")
+        if "nginx" in proxies:
+            stack.add_user("mallory-nginx", "pass phrase of mallory")
         stack.start_core()
         driver = make_browser()
         for proxy in proxies:
@@ -378,6 +418,8 @@ def main():
             try:
                 getattr(stack, f"start_{proxy}")()
                 run_flows(stack, proxy, f"alice-{proxy}", driver, post_status=302 if proxy == "nginx" else 303)
+                if proxy == "nginx":
+                    check_host_mismatch(stack, "mallory-nginx")
                 print("all flows passed")
                 if arguments.screenshots and proxy == proxies[0]:
                     screenshots(driver, arguments.screenshots)

@@ -6,7 +6,7 @@ public import PortcullisStore
 /// the in-memory ``BasicLingerCache`` has nothing.
 public struct BasicGate: Sendable {
     public enum Outcome: Sendable, Equatable {
-        case allowed(Identity, appPasswordID: Int64?)
+        case allowed(Identity, userID: Int64, appPasswordID: Int64?)
         case refused
         case banned(Ban)
     }
@@ -33,7 +33,7 @@ public struct BasicGate: Sendable {
             }
             try await store.touchAppPassword(id: appPassword.id, at: now)
             try await regulator.succeeded(user: user, client: client, now: now, method: "app_password:\(appPassword.label)")
-            return .allowed(Identity(user: user.name, groups: user.groups, name: user.displayName, email: user.email), appPasswordID: appPassword.id)
+            return .allowed(Identity(user: user.name, groups: user.groups, name: user.displayName, email: user.email), userID: user.id, appPasswordID: appPassword.id)
         }
 
         // The code's length is the device's digit count; try each count the user's devices have.
@@ -50,7 +50,7 @@ public struct BasicGate: Sendable {
             last = try await authenticator.authenticate(username: credentials.user, password: split.password, code: split.code, now: now)
             if case .success(let user, _) = last {
                 try await regulator.succeeded(user: user, client: client, now: now, method: "basic")
-                return .allowed(Identity(user: user.name, groups: user.groups, name: user.displayName, email: user.email), appPasswordID: nil)
+                return .allowed(Identity(user: user.name, groups: user.groups, name: user.displayName, email: user.email), userID: user.id, appPasswordID: nil)
             }
             if case .failure(.badPassword, _, _) = last { continue }
             break

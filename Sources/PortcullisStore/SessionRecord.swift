@@ -51,6 +51,6 @@ public protocol SessionStore: Sendable {
     func deleteSessions(userID: Int64) async throws -> Int
     /// Ends every session.
     func deleteAllSessions() async throws -> Int
-    /// Removes sessions past their absolute expiry. Logs no change: every reader judges expiry itself.
+    /// Removes sessions past their absolute expiry, logging each one's end.
     func purgeExpiredSessions(before unixTime: Int64) async throws -> Int
 }

@@ -10,7 +10,8 @@ public struct StoreChange: Sendable, Equatable {
     public enum Kind: String, Sendable, CaseIterable {
         /// A session was created (`sessionHash`, `userID`): a server that did not make it may load it.
         case sessionStarted = "session_started"
-        /// A session ended: logout, revocation, or its end seen by a server (`sessionHash`, `userID`).
+        /// A session ended: logout, revocation, expiry purge, or its end seen by a server
+        /// (`sessionHash`, `userID`).
         case sessionEnded = "session_ended"
         /// Every session ended at once (no payload).
         case allSessionsEnded = "all_sessions_ended"

@@ -66,6 +66,8 @@ struct LoggedChange: Equatable, CustomStringConvertible {
             alice.disabled = false
             try await store.updateUser(alice)
             #expect(try await store.deleteAllSessions() == 1)
+            try await store.createSession(SessionStoreContractTests.session(4, userID: bob.id, expiresAt: 50))
+            #expect(try await store.purgeExpiredSessions(before: 60) == 1)
             try await store.deleteUser(named: "bob")
 
             let changes = try await loggedChanges(store, after: 0)
@@ -84,6 +86,8 @@ struct LoggedChange: Equatable, CustomStringConvertible {
                 LoggedChange(.sessionEnded, alice.id, Self.hash(3)),
                 LoggedChange(.userEnabled, alice.id),
                 LoggedChange(.allSessionsEnded, nil),
+                LoggedChange(.sessionStarted, bob.id, Self.hash(4)),
+                LoggedChange(.sessionEnded, bob.id, Self.hash(4)),
                 LoggedChange(.userRemoved, bob.id),
             ])
             #expect(app.id > 0)
@@ -123,7 +127,7 @@ struct LoggedChange: Equatable, CustomStringConvertible {
             var ghost = alice
             ghost.id += 100
             await #expect(throws: StoreError.self) { try await store.updateUser(ghost) }
-            // Activity, used codes and expiry purges are not changes others must apply.
+            // Activity is not a change others must apply; a purge that found nothing changed nothing.
             try await store.touchSession(idHash: Self.hash(1), lastActivity: 500)
             #expect(try await store.purgeExpiredSessions(before: 0) == 0)
             #expect(try await store.deleteAllSessions() == 1)

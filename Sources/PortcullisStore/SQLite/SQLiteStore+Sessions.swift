@@ -101,8 +101,13 @@ extension SQLiteStore {
     }
 
     public func purgeExpiredSessions(before unixTime: Int64) async throws -> Int {
-        try await exclusive("remove expired sessions") { connection in
-            try await connection.query("DELETE FROM sessions WHERE expires_at <= ? RETURNING user_id", [.int64(unixTime)]).count
+        try await transaction("remove expired sessions") { connection in
+            let rows = try await connection.query("DELETE FROM sessions WHERE expires_at <= ? RETURNING id_hash, user_id", [.int64(unixTime)])
+            // Every server then forgets them too, also those no request will judge again.
+            for row in rows {
+                try await Self.log(.sessionEnded, userID: Int64(row.column("user_id")?.integer ?? 0), sessionHash: row.column("id_hash")?.bytes ?? [], on: connection)
+            }
+            return rows.count
         }
     }
 

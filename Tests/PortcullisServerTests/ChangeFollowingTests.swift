@@ -6,6 +6,7 @@ import Logging
 import PortcullisCore
 import PortcullisServer
 import PortcullisStore
+import PortcullisTestSupport
 import Testing
 
 /// A running server follows the store's change log: each change ends or reloads only what depended on it.
@@ -130,6 +131,24 @@ import Testing
                 #expect(try await Self.basic(client, "bob", bobCredential) == .ok, "bob's credential was dropped after \(name)")
                 harness.clock.advance(30)
             }
+        }
+    }
+
+    @Test("a bcrypt hash upgraded at a Basic login is no password change: the credential keeps lingering",
+          .enabled(if: ProcessRunner.isAvailable("htpasswd"), "needs htpasswd"))
+    func rehashKeepsCredential() async throws {
+        let (harness, alice, _) = try await Self.twoUsers()
+        defer { Task { await harness.close() } }
+        var imported = alice
+        let output = try ProcessRunner.run("htpasswd", ["-nbB", "-C", "5", "alice", "correct horse"])
+        imported.passwordHash = String(output.stdout.split(separator: ":", maxSplits: 1)[1].trimmingASCIIWhitespace())
+        try await harness.store.updateUser(imported)
+        try await withServer(harness) { client in
+            let credential = "correct horse" + harness.code()
+            #expect(try await Self.basic(client, "alice", credential) == .ok)
+            #expect(try await harness.store.user(named: "alice")?.passwordHash?.hasPrefix("$scrypt$") == true)
+            try await Self.letSyncRun()
+            #expect(try await Self.basic(client, "alice", credential) == .ok)
         }
     }
 

@@ -84,7 +84,7 @@ public struct Authenticator: Sendable {
         guard try await vault.store.lockedAt(userID: user.id) == nil else { return .failure(.locked, hint: .locked) }
         let outcome = try await checkCode(code, user: user, now: now, authLevel: 2)
         if case .success = outcome, needsRehash {
-            try? await vault.setPassword(userName: user.name, password: password)
+            try? await vault.rehashPassword(of: user, password: password)
         }
         return outcome
     }

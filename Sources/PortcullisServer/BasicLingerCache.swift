@@ -7,10 +7,12 @@ import Synchronization
 ///
 /// Entries are keyed by an HMAC — under a key that lives only in this process's memory — of the
 /// user name, the password-and-code and (with `basic.logout_on_ip_change`) the client's address; the
-/// credential itself is never kept. Bounded: past ``capacity`` the oldest entry goes.
+/// credential itself is never kept. Bounded: past ``capacity`` the oldest entry goes. Indexed by
+/// user, so that a change of one user forgets only that user's credentials.
 public final class BasicLingerCache: Sendable {
     struct Entry: Sendable {
         var identity: Identity
+        var userID: Int64
         var acceptedAt: Int64
         var lastUsed: Int64
         /// Set for app passwords, whose last use is recorded.
@@ -18,7 +20,19 @@ public final class BasicLingerCache: Sendable {
         var lastRecorded: Int64
     }
 
-    private let table = Mutex<[SessionKey: Entry]>([:])
+    struct Table {
+        var entries: [SessionKey: Entry] = [:]
+        var keysByUser: [Int64: Set<SessionKey>] = [:]
+
+        mutating func remove(_ key: SessionKey) {
+            guard let entry = entries.removeValue(forKey: key) else { return }
+            if keysByUser[entry.userID]?.remove(key) != nil, keysByUser[entry.userID]?.isEmpty == true {
+                keysByUser[entry.userID] = nil
+            }
+        }
+    }
+
+    private let table = Mutex(Table())
     private let key: SymmetricKey
     let settings: BasicAuthConfiguration
     public let capacity: Int
@@ -43,10 +57,10 @@ public final class BasicLingerCache: Sendable {
     /// The identity of a credential still lingering at `now`, and an app password use to record, if due.
     func use(_ key: SessionKey, now: Int64) -> (identity: Identity, recordUse: Int64?)? {
         table.withLock { table in
-            guard var entry = table[key] else { return nil }
+            guard var entry = table.entries[key] else { return nil }
             let lingering = now < entry.acceptedAt + settings.linger && (settings.idle == 0 || now < entry.lastUsed + settings.idle)
             guard lingering else {
-                table[key] = nil
+                table.remove(key)
                 return nil
             }
             entry.lastUsed = max(entry.lastUsed, now)
@@ -55,25 +69,36 @@ public final class BasicLingerCache: Sendable {
                 entry.lastRecorded = now
                 recordUse = id
             }
-            table[key] = entry
+            table.entries[key] = entry
             return (entry.identity, recordUse)
         }
     }
 
-    /// Remembers an accepted credential.
-    func insert(_ key: SessionKey, identity: Identity, appPasswordID: Int64?, now: Int64) {
+    /// Remembers an accepted credential of user `userID`.
+    func insert(_ key: SessionKey, identity: Identity, userID: Int64, appPasswordID: Int64?, now: Int64) {
         table.withLock { table in
-            if table[key] == nil, table.count >= capacity, let oldest = table.min(by: { $0.value.lastUsed < $1.value.lastUsed }) {
-                table[oldest.key] = nil
+            if table.entries[key] == nil, table.entries.count >= capacity,
+               let oldest = table.entries.min(by: { $0.value.lastUsed < $1.value.lastUsed }) {
+                table.remove(oldest.key)
             }
-            table[key] = Entry(identity: identity, acceptedAt: now, lastUsed: now, appPasswordID: appPasswordID, lastRecorded: now)
+            table.remove(key)
+            table.entries[key] = Entry(identity: identity, userID: userID, acceptedAt: now, lastUsed: now, appPasswordID: appPasswordID, lastRecorded: now)
+            table.keysByUser[userID, default: []].insert(key)
         }
     }
 
-    /// Forgets every lingering credential of a user (when the user changes).
-    func removeAll() {
-        table.withLock { $0.removeAll() }
+    /// Forgets every lingering credential of one user (the user, their devices or app passwords
+    /// changed); costs the number of that user's credentials.
+    func removeAll(ofUser userID: Int64) {
+        table.withLock { table in
+            for key in table.keysByUser.removeValue(forKey: userID) ?? [] { table.entries[key] = nil }
+        }
     }
 
-    public var count: Int { table.withLock { $0.count } }
+    /// Forgets every lingering credential (after a full reload, when what changed is unknown).
+    func removeAll() {
+        table.withLock { $0 = Table() }
+    }
+
+    public var count: Int { table.withLock { $0.entries.count } }
 }

@@ -13,6 +13,8 @@ public struct CachedSession: Sendable, Equatable {
     public let idHash: [UInt8]
     /// When this server added it (a sequence number), so a reload in flight does not drop it.
     var sequence: UInt64 = 0
+    /// The token's own bytes as a key, once this process has seen the token.
+    var tokenKey: SessionKey?
 
     public init(state: SessionState, identity: Identity, userID: Int64, persistedActivity: Int64, idHash: [UInt8]) {
         self.state = state
@@ -20,5 +22,15 @@ public struct CachedSession: Sendable, Equatable {
         self.userID = userID
         self.persistedActivity = persistedActivity
         self.idHash = idHash
+    }
+}
+
+extension CachedSession {
+    /// Takes the newer activity of the copy this server held, and when it added it.
+    mutating func merge(activityOf old: CachedSession) {
+        state.lastActivity = max(state.lastActivity, old.state.lastActivity)
+        persistedActivity = max(persistedActivity, old.persistedActivity)
+        sequence = old.sequence
+        tokenKey = old.tokenKey
     }
 }

@@ -31,7 +31,7 @@ public struct GateServer {
                                                             capacity: configuration.hashQueue)
         let cache = SessionCache(capacity: cacheCapacity)
         let writes = SessionWrites()
-        try await SessionSync.load(store: vault.store, into: cache, now: clock.now())
+        let changesAfter = try await SessionSync.load(store: vault.store, into: cache, now: clock.now())
         let gate = Gate(configuration: configuration, cache: cache, writes: writes, clock: clock)
         let dummy: String
         if let dummyHash { dummy = dummyHash } else { dummy = try await Authenticator.makeDummyHash(vault: vault) }
@@ -43,8 +43,10 @@ public struct GateServer {
         let basic = BasicSupport(settings: configuration.basic, cache: BasicLingerCache(settings: configuration.basic), gate: basicGate)
         VerifyRoutes.add(to: router, gate: gate, basic: basic)
         portal.add(to: router)
-        var sync = SessionSync(store: vault.store, cache: cache, writes: writes, clock: clock, logger: logger)
-        // A user disabled, removed or changed elsewhere: lingering Basic credentials are checked again.
+        var sync = SessionSync(store: vault.store, cache: cache, writes: writes, clock: clock, logger: logger, changesAfter: changesAfter)
+        // A user, their devices or app passwords changed: that user's lingering Basic credentials are
+        // checked again; nobody else's.
+        sync.onUserChanged = { [cache = basic.cache] userID in cache.removeAll(ofUser: userID) }
         sync.onReload = { [cache = basic.cache] in cache.removeAll() }
         let housekeeping = Housekeeping(store: vault.store, clock: clock, auditRetention: configuration.auditRetention,
                                         regulationWindow: max(configuration.regulation.findTime, configuration.regulation.banTime), logger: logger)

@@ -20,7 +20,26 @@ public final class SessionCache: Sendable {
     private struct Table {
         var byHash: [SessionKey: CachedSession] = [:]
         var hashByToken: [SessionKey: SessionKey] = [:]
+        /// The hashes of each user's sessions, so a user's change touches only theirs.
+        var hashesByUser: [Int64: Set<SessionKey>] = [:]
         var sequence: UInt64 = 0
+
+        mutating func put(_ session: CachedSession, at key: SessionKey) {
+            if let old = byHash.updateValue(session, forKey: key), old.userID != session.userID {
+                hashesByUser[old.userID]?.remove(key)
+            }
+            hashesByUser[session.userID, default: []].insert(key)
+        }
+
+        @discardableResult
+        mutating func remove(_ key: SessionKey) -> CachedSession? {
+            guard let session = byHash.removeValue(forKey: key) else { return nil }
+            if let token = session.tokenKey { hashByToken[token] = nil }
+            if hashesByUser[session.userID]?.remove(key) != nil, hashesByUser[session.userID]?.isEmpty == true {
+                hashesByUser[session.userID] = nil
+            }
+            return session
+        }
     }
 
     private let table = Mutex(Table())
@@ -48,7 +67,11 @@ public final class SessionCache: Sendable {
         }
         return table.withLock { table in
             guard var session = table.byHash[hashKey] else { return .none }
-            if known == nil { table.hashByToken[tokenKey] = hashKey }
+            if known == nil {
+                table.hashByToken[tokenKey] = hashKey
+                session.tokenKey = tokenKey
+                table.byHash[hashKey] = session
+            }
             switch policy.judge(session.state, persistedActivity: session.persistedActivity, now: now, client: client, cookieDomain: cookieDomain) {
             case .valid(let persist):
                 session.state.lastActivity = max(session.state.lastActivity, now)
@@ -56,7 +79,7 @@ public final class SessionCache: Sendable {
                 table.byHash[hashKey] = session
                 return .valid(session.identity, touch: persist ? now : nil, idHash: session.idHash)
             case .expired, .ipMismatch:
-                table.byHash[hashKey] = nil
+                table.remove(hashKey)
                 table.hashByToken[tokenKey] = nil
                 return .ended(idHash: session.idHash)
             case .wrongDomain:
@@ -71,6 +94,12 @@ public final class SessionCache: Sendable {
         return table.withLock { $0.byHash[hashKey] }
     }
 
+    /// Whether the session with this hash is here.
+    public func contains(idHash: [UInt8]) -> Bool {
+        guard let hashKey = SessionKey(idHash) else { return false }
+        return table.withLock { $0.byHash[hashKey] != nil }
+    }
+
     /// Adds a session made by this server. Returns the hash of a session evicted to make room, if any.
     @discardableResult
     public func insert(_ session: CachedSession, token: SessionToken) -> [UInt8]? {
@@ -79,15 +108,27 @@ public final class SessionCache: Sendable {
             var evicted: [UInt8]?
             if table.byHash[hashKey] == nil, table.byHash.count >= capacity,
                let idlest = table.byHash.min(by: { $0.value.state.lastActivity < $1.value.state.lastActivity }) {
-                table.byHash[idlest.key] = nil
-                evicted = idlest.value.idHash
+                evicted = table.remove(idlest.key)?.idHash
             }
             table.sequence += 1
             var stored = session
             stored.sequence = table.sequence
-            table.byHash[hashKey] = stored
+            stored.tokenKey = tokenKey
+            table.put(stored, at: hashKey)
             table.hashByToken[tokenKey] = hashKey
             return evicted
+        }
+    }
+
+    /// Adds a session read from the store (made by another server) unless it is here already or the
+    /// table is full.
+    public func add(_ session: CachedSession) {
+        guard let hashKey = SessionKey(session.idHash) else { return }
+        table.withLock { table in
+            guard table.byHash[hashKey] == nil, table.byHash.count < capacity else { return }
+            var stored = session
+            stored.tokenKey = nil
+            table.put(stored, at: hashKey)
         }
     }
 
@@ -97,7 +138,49 @@ public final class SessionCache: Sendable {
         guard let tokenKey = SessionKey(token.bytes), let hashKey = SessionKey(token.storageHash) else { return nil }
         return table.withLock { table in
             table.hashByToken[tokenKey] = nil
-            return table.byHash.removeValue(forKey: hashKey)
+            return table.remove(hashKey)
+        }
+    }
+
+    /// Removes the session with this hash (it ended elsewhere), if it is here.
+    public func remove(idHash: [UInt8]) {
+        guard let hashKey = SessionKey(idHash) else { return }
+        table.withLock { _ = $0.remove(hashKey) }
+    }
+
+    /// Removes every session (all were ended).
+    public func removeAll() {
+        table.withLock { table in
+            table.byHash.removeAll()
+            table.hashByToken.removeAll()
+            table.hashesByUser.removeAll()
+        }
+    }
+
+    /// Replaces one user's sessions with `sessions` read from the store (their user changed),
+    /// keeping activity newer than the store's and sessions this server added after `sequence`.
+    /// Costs the number of that user's sessions, whatever the size of the table.
+    public func replaceSessions(ofUser userID: Int64, with sessions: [CachedSession], readSince sequence: UInt64) {
+        table.withLock { table in
+            var previous: [SessionKey: CachedSession] = [:]
+            for key in table.hashesByUser[userID] ?? [] {
+                if let session = table.remove(key) { previous[key] = session }
+            }
+            for var session in sessions where session.userID == userID {
+                guard let key = SessionKey(session.idHash), table.byHash[key] == nil else { continue }
+                if let old = previous.removeValue(forKey: key) {
+                    session.merge(activityOf: old)
+                    if let token = old.tokenKey { table.hashByToken[token] = key }
+                } else if table.byHash.count >= capacity {
+                    continue
+                }
+                table.put(session, at: key)
+            }
+            // Sessions this server made after the read started: the read may not have seen them.
+            for (key, session) in previous where session.sequence > sequence {
+                table.put(session, at: key)
+                if let token = session.tokenKey { table.hashByToken[token] = key }
+            }
         }
     }
 
@@ -110,22 +193,19 @@ public final class SessionCache: Sendable {
     /// store's and sessions this server added after `sequence` (the reload did not see them yet).
     public func replace(with sessions: [CachedSession], readSince sequence: UInt64) {
         table.withLock { table in
-            var fresh: [SessionKey: CachedSession] = [:]
-            fresh.reserveCapacity(min(sessions.count, capacity))
+            var fresh = Table()
+            fresh.sequence = table.sequence
+            fresh.byHash.reserveCapacity(min(sessions.count, capacity))
             for var session in sessions.suffix(capacity) {
                 guard let key = SessionKey(session.idHash) else { continue }
-                if let old = table.byHash[key] {
-                    session.state.lastActivity = max(session.state.lastActivity, old.state.lastActivity)
-                    session.persistedActivity = max(session.persistedActivity, old.persistedActivity)
-                    session.sequence = old.sequence
-                }
-                fresh[key] = session
+                if let old = table.byHash[key] { session.merge(activityOf: old) }
+                fresh.put(session, at: key)
             }
-            for (key, session) in table.byHash where session.sequence > sequence && fresh[key] == nil {
-                fresh[key] = session
+            for (key, session) in table.byHash where session.sequence > sequence && fresh.byHash[key] == nil {
+                fresh.put(session, at: key)
             }
-            table.hashByToken = table.hashByToken.filter { fresh[$0.value] != nil }
-            table.byHash = fresh
+            fresh.hashByToken = table.hashByToken.filter { fresh.byHash[$0.value] != nil }
+            table = fresh
         }
     }
 

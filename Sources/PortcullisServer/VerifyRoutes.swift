@@ -58,8 +58,8 @@ enum VerifyRoutes {
             return response(for: .allow(identity), head: head)
         }
         switch try await basic.gate.check(credentials, client: client, now: now) {
-        case .allowed(let identity, let appPasswordID):
-            basic.cache.insert(key, identity: identity, appPasswordID: appPasswordID, now: now)
+        case .allowed(let identity, let userID, let appPasswordID):
+            basic.cache.insert(key, identity: identity, userID: userID, appPasswordID: appPasswordID, now: now)
             return response(for: .allow(identity), head: head)
         case .refused:
             var answer = response(for: .unauthorized(location: nil), head: head)

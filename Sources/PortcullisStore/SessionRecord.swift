@@ -37,9 +37,13 @@ public protocol SessionStore: Sendable {
     func createSession(_ session: SessionRecord) async throws
     /// Sessions not yet past their absolute expiry, with their users, oldest first.
     func liveSessions(at unixTime: Int64) async throws -> [(SessionRecord, UserRecord)]
+    /// One user's sessions not yet past their absolute expiry, oldest first.
+    func liveSessions(userID: Int64, at unixTime: Int64) async throws -> [(SessionRecord, UserRecord)]
+    /// The session with this hash, with its user, when it is not past its absolute expiry.
+    func liveSession(idHash: [UInt8], at unixTime: Int64) async throws -> (SessionRecord, UserRecord)?
     /// Records activity (called at most once per tenth of the inactivity window per session).
     func touchSession(idHash: [UInt8], lastActivity: Int64) async throws
-    /// Ends one session; false when it did not exist.
+    /// Ends one session; false when it did not exist (then nothing changed and nothing is logged).
     func deleteSession(idHash: [UInt8]) async throws -> Bool
     /// Ends every session whose short id starts with `prefix` (hex), only if exactly one matches.
     func deleteSession(shortIDPrefix prefix: String) async throws -> Int
@@ -47,8 +51,6 @@ public protocol SessionStore: Sendable {
     func deleteSessions(userID: Int64) async throws -> Int
     /// Ends every session.
     func deleteAllSessions() async throws -> Int
-    /// Removes sessions past their absolute expiry.
+    /// Removes sessions past their absolute expiry, logging each one's end.
     func purgeExpiredSessions(before unixTime: Int64) async throws -> Int
-    /// A number that changes whenever sessions are ended or users change, so running servers reload.
-    func changeGeneration() async throws -> Int64
 }

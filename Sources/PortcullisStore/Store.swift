@@ -8,10 +8,25 @@ public protocol UserStore: Sendable {
     func user(named name: String) async throws -> UserRecord?
     /// Every user, ordered by name.
     func users() async throws -> [UserRecord]
-    /// Replaces a user's fields by id. Throws ``StoreError/Code/notFound`` or ``StoreError/Code/duplicate``.
-    func updateUser(_ user: UserRecord) async throws
-    /// Removes a user and their devices. Throws ``StoreError/Code/notFound``.
+    /// Replaces a user's fields by id, logging what changed; a disabled user's sessions end with it,
+    /// and with `endingSessions` every session of the user ends, in the same transaction.
+    /// Throws ``StoreError/Code/notFound`` or ``StoreError/Code/duplicate``.
+    /// - Returns: how many sessions ended.
+    @discardableResult
+    func updateUser(_ user: UserRecord, endingSessions: Bool) async throws -> Int
+    /// Stores a new hash of the same password (made with today's parameters), only while the stored
+    /// hash is still `current`. Logs no change: nothing accepted with the password is affected.
+    /// - Returns: false when the stored hash was no longer `current`.
+    func replacePasswordHash(userID: Int64, current: String, with newHash: String) async throws -> Bool
+    /// Removes a user with their sessions, devices and app passwords. Throws ``StoreError/Code/notFound``.
     func deleteUser(named name: String) async throws
+}
+
+extension UserStore {
+    /// Replaces a user's fields by id; their sessions end only when the user is disabled.
+    public func updateUser(_ user: UserRecord) async throws {
+        try await updateUser(user, endingSessions: false)
+    }
 }
 
 /// OTP devices and the one-time use of their codes.
@@ -99,7 +114,7 @@ public protocol AppPasswordStore: Sendable {
     func appPasswords(ofUserID userID: Int64) async throws -> [AppPasswordRecord]
     /// The app password with this hash, with its user, if any.
     func appPassword(hash: [UInt8]) async throws -> (AppPasswordRecord, UserRecord)?
-    /// Removes one by label (case-insensitive), moving the change generation. Throws ``StoreError/Code/notFound``.
+    /// Removes one by label (case-insensitive). Throws ``StoreError/Code/notFound``.
     func removeAppPassword(userID: Int64, label: String) async throws
     /// Records a use.
     func touchAppPassword(id: Int64, at unixTime: Int64) async throws
@@ -135,7 +150,7 @@ public protocol ImportStore: Sendable {
 }
 
 /// Everything Portcullis keeps. Each backend (SQLite, PostgreSQL) passes the same contract tests.
-public protocol Store: UserStore, OTPDeviceStore, SecretStore, SessionStore, RegulationStore, AuditStore, AppPasswordStore, ImportStore {
+public protocol Store: UserStore, OTPDeviceStore, SecretStore, SessionStore, ChangeLogStore, RegulationStore, AuditStore, AppPasswordStore, ImportStore {
     /// Answers when the store is reachable (for health checks).
     func ping() async throws
     /// Closes connections; the store is unusable afterwards.

@@ -75,11 +75,31 @@ public struct Vault: Sendable {
         return try await store.createUser(record)
     }
 
-    /// Replaces a user's password.
-    public func setPassword(userName: String, password: String) async throws {
+    /// Replaces a user's password. With `endingSessions`, every session of the user ends in the same
+    /// transaction; either way, credentials accepted with the old password stop lingering.
+    /// - Returns: how many sessions ended.
+    @discardableResult
+    public func setPassword(userName: String, password: String, endingSessions: Bool) async throws -> Int {
         var user = try await requireUser(userName)
         user.passwordHash = try await hashPassword(password)
-        try await store.updateUser(user)
+        return try await store.updateUser(user, endingSessions: endingSessions)
+    }
+
+    /// Hashes `password` again with today's parameters after it matched `user`'s older hash. Unlike
+    /// a password change this ends nothing.
+    public func rehashPassword(of user: UserRecord, password: String) async throws {
+        guard let current = user.passwordHash else { return }
+        _ = try await store.replacePasswordHash(userID: user.id, current: current, with: try await hashPassword(password))
+    }
+
+    /// Disables or enables a user. Disabling ends every session of the user at once (enabling them
+    /// again brings none back) and their lingering credentials.
+    /// - Returns: the user as it is now, and how many sessions ended.
+    public func setDisabled(userName: String, disabled: Bool) async throws -> (user: UserRecord, endedSessions: Int) {
+        var user = try await requireUser(userName)
+        user.disabled = disabled
+        let ended = try await store.updateUser(user, endingSessions: false)
+        return (user, ended)
     }
 
     /// The user with this name, or a ``StoreError/Code/notFound`` error that says how to list users.

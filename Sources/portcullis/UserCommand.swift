@@ -143,20 +143,26 @@ struct UserShow: AsyncParsableCommand {
 }
 
 struct UserRemove: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "remove", abstract: "Remove a user and their OTP devices.")
+    static let configuration = CommandConfiguration(
+        commandName: "remove", abstract: "Remove a user with their OTP devices, app passwords and sessions.",
+        discussion: "A running server ends the user's sessions and lingering Basic credentials within about a second."
+    )
     @OptionGroup var options: GlobalOptions
     @Argument(help: "The user name.") var name: String
 
     func run() async throws {
         try await StorageSession.with(options) { session in
             try await session.store.deleteUser(named: name)
-            print("Removed user '\(name)' and their OTP devices.")
+            print("Removed user '\(name)' with their OTP devices, app passwords and sessions.")
         }
     }
 }
 
 struct UserDisable: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "disable", abstract: "Stop a user from logging in, keeping their data.")
+    static let configuration = CommandConfiguration(
+        commandName: "disable", abstract: "Stop a user from logging in, keeping their data; their sessions end at once.",
+        discussion: "A running server ends the user's sessions and lingering Basic credentials within about a second; enabling the user again brings none back."
+    )
     @OptionGroup var options: GlobalOptions
     @Argument(help: "The user name.") var name: String
 
@@ -173,11 +179,14 @@ struct UserEnable: AsyncParsableCommand {
 
 private func setDisabled(_ disabled: Bool, name: String, options: GlobalOptions) async throws {
     try await StorageSession.with(options) { session in
-        var user = try await session.vault.requireUser(name)
-        user.disabled = disabled
-        try await session.store.updateUser(user)
-        print(disabled ? "Disabled user '\(user.name)'." : "Enabled user '\(user.name)'.")
+        let (user, ended) = try await session.vault.setDisabled(userName: name, disabled: disabled)
+        print(disabled ? "Disabled user '\(user.name)'" + endedSessionsNote(ended) + "." : "Enabled user '\(user.name)'.")
     }
+}
+
+/// ", ending N session(s)" when sessions ended.
+private func endedSessionsNote(_ count: Int) -> String {
+    count == 0 ? "" : ", ending \(count) session\(count == 1 ? "" : "s")"
 }
 
 struct UserUnlock: AsyncParsableCommand {
@@ -206,18 +215,23 @@ struct UserPasswd: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "passwd",
         abstract: "Set a user's password.",
-        discussion: "Asks twice on the terminal, or reads the first line of standard input with --password-stdin."
+        discussion: """
+            Asks twice on the terminal, or reads the first line of standard input with --password-stdin. \
+            Every session of the user ends (a running server notices within about a second) unless --keep-sessions is given; \
+            lingering Basic credentials end in both cases.
+            """
     )
     @OptionGroup var options: GlobalOptions
     @Argument(help: "The user name.") var name: String
     @Flag(help: "Read the password from the first line of standard input.") var passwordStdin = false
+    @Flag(help: "Keep the user's sessions (they end by default).") var keepSessions = false
 
     func run() async throws {
         try await StorageSession.with(options) { session in
             _ = try await session.vault.requireUser(name)
             let password = try PasswordInput.newPassword(fromStandardInput: passwordStdin)
-            try await session.vault.setPassword(userName: name, password: password)
-            print("Set a new password for '\(name)'.")
+            let ended = try await session.vault.setPassword(userName: name, password: password, endingSessions: !keepSessions)
+            print("Set a new password for '\(name)'" + endedSessionsNote(ended) + ".")
         }
     }
 }

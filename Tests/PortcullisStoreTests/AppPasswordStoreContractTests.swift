@@ -24,10 +24,10 @@ import Testing
             try await store.touchAppPassword(id: added.id, at: 50)
             try await store.touchAppPassword(id: added.id, at: 40)  // never goes back
             #expect(try await store.appPasswords(ofUserID: alice.id).map(\.lastUsedAt) == [50, nil])
-            let generation = try await store.changeGeneration()
+            let before = try await store.latestChangeSequence()
             try await store.removeAppPassword(userID: alice.id, label: "Calendar")
-            #expect(try await store.changeGeneration() > generation)
             await #expect(throws: StoreError.self) { try await store.removeAppPassword(userID: alice.id, label: "calendar") }
+            #expect(try await loggedChanges(store, after: before).map(\.kind) == [.appPasswordRemoved], "one removal, one change; the failed one logs none")
             #expect(try await store.appPasswords(ofUserID: alice.id).map(\.label) == ["git"])
             try await store.deleteUser(named: "alice")
             #expect(try await store.appPassword(hash: second.storageHash) == nil)

@@ -29,10 +29,12 @@ import Testing
             live = try await store.liveSessions(at: 60)
             #expect(live[0].0.lastActivity == 500)
 
-            let before = try await store.changeGeneration()
+            let before = try await store.latestChangeSequence()
             #expect(try await store.deleteSession(idHash: Array(repeating: 2, count: 32)))
             #expect(try await !store.deleteSession(idHash: Array(repeating: 2, count: 32)))
-            #expect(try await store.changeGeneration() > before)
+            let ended = try await loggedChanges(store, after: before)
+            #expect(ended.map(\.kind) == [.sessionEnded], "the second delete removed nothing and logged nothing")
+            #expect(ended.first?.userID == alice.id && ended.first?.sessionHash == Array(repeating: 2, count: 32))
 
             #expect(try await store.deleteSessions(userID: bob.id) == 2)
             #expect(try await store.liveSessions(at: 0).map(\.1.name) == ["alice"])
@@ -61,19 +63,37 @@ import Testing
         }
     }
 
-    @Test("user changes and deletions bump the change generation; deleting a user ends their sessions", arguments: StoreBackend.all)
-    func generation(backend: StoreBackend) async throws {
+    @Test("disabling a user or removing them ends their sessions, so enabling them again brings none back", arguments: StoreBackend.all)
+    func disablingEndsSessions(backend: StoreBackend) async throws {
         try await withStore(backend) { store, _ in
             var alice = try await store.createUser(UserRecord(name: "alice", createdAt: 1))
+            let bob = try await store.createUser(UserRecord(name: "bob", createdAt: 1))
             try await store.createSession(Self.session(1, userID: alice.id))
-            let start = try await store.changeGeneration()
+            try await store.createSession(Self.session(2, userID: bob.id))
             alice.disabled = true
+            #expect(try await store.updateUser(alice, endingSessions: false) == 1)
+            alice.disabled = false
             try await store.updateUser(alice)
-            let afterUpdate = try await store.changeGeneration()
-            #expect(afterUpdate > start)
+            #expect(try await store.liveSessions(at: 0).map(\.1.name) == ["bob"])
+            try await store.createSession(Self.session(3, userID: alice.id))
             try await store.deleteUser(named: "alice")
-            #expect(try await store.changeGeneration() > afterUpdate)
-            #expect(try await store.liveSessions(at: 0).isEmpty)
+            #expect(try await store.liveSessions(at: 0).map(\.1.name) == ["bob"])
+        }
+    }
+
+    @Test("a user's sessions are read alone, and one session by its hash while it lives", arguments: StoreBackend.all)
+    func lookups(backend: StoreBackend) async throws {
+        try await withStore(backend) { store, _ in
+            let alice = try await store.createUser(UserRecord(name: "alice", createdAt: 1))
+            let bob = try await store.createUser(UserRecord(name: "bob", createdAt: 1))
+            try await store.createSession(Self.session(1, userID: alice.id))
+            try await store.createSession(Self.session(2, userID: bob.id))
+            try await store.createSession(Self.session(3, userID: alice.id, expiresAt: 50))
+            #expect(try await store.liveSessions(userID: alice.id, at: 60).map(\.0) == [Self.session(1, userID: alice.id)])
+            #expect(try await store.liveSessions(userID: alice.id, at: 0).count == 2)
+            #expect(try await store.liveSession(idHash: Array(repeating: 2, count: 32), at: 60)?.1.name == "bob")
+            #expect(try await store.liveSession(idHash: Array(repeating: 3, count: 32), at: 60) == nil)
+            #expect(try await store.liveSession(idHash: Array(repeating: 9, count: 32), at: 0) == nil)
         }
     }
 }

@@ -106,6 +106,20 @@ enum SQLiteMigrations {
             )
             """,
         ]),
+        (5, [
+            // The ordered change log running servers follow (replaces the single change generation).
+            """
+            CREATE TABLE changes (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                at INTEGER NOT NULL,
+                kind TEXT NOT NULL,
+                user_id INTEGER,
+                session_hash BLOB
+            )
+            """,
+            "DELETE FROM meta WHERE key = 'change_generation'",
+            "INSERT OR IGNORE INTO meta (key, value) VALUES ('changes_pruned_through', 0)",
+        ]),
         // Regulation claims its place before the expensive check: an attempt is a pending row
         // until it is settled.
         (6, [

@@ -2,13 +2,14 @@ import SQLiteNIO
 
 extension SQLiteStore {
     public func addAppPassword(_ record: AppPasswordRecord) async throws -> AppPasswordRecord {
-        try await exclusive("add an app password") { connection in
+        try await transaction("add an app password") { connection in
             do {
                 let rows = try await connection.query(
                     "INSERT INTO app_passwords (user_id, label, hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
                     [.int64(record.userID), .text(record.label), .bytes(record.hash), .int64(record.createdAt), record.expiresAt.map { .int64($0) } ?? .null])
                 var added = record
                 added.id = Int64(rows.first?.column("id")?.integer ?? 0)
+                try await Self.log(.appPasswordAdded, userID: record.userID, on: connection)
                 return added
             } catch where Self.isUniqueViolation(error) {
                 throw StoreError(.duplicate, "The user has an app password labelled '\(record.label)' already; remove it first or choose another label.")
@@ -45,8 +46,8 @@ extension SQLiteStore {
         try await transaction("remove an app password") { connection in
             let rows = try await connection.query("DELETE FROM app_passwords WHERE user_id = ? AND label = ? RETURNING id", [.int64(userID), .text(label)])
             guard !rows.isEmpty else { throw StoreError(.notFound, "The user has no app password labelled '\(label)'; see: portcullis user app-password list NAME") }
-            // Running servers forget lingering credentials when this moves.
-            _ = try await connection.query(Self.bumpGeneration)
+            // Running servers forget the user's lingering credentials.
+            try await Self.log(.appPasswordRemoved, userID: userID, on: connection)
         }
     }
 

@@ -4,8 +4,9 @@ import SQLiteNIO
 extension SQLiteStore {
     public func addDevice(_ device: OTPDeviceRecord) async throws {
         try OTPDeviceRecord.validateLabel(device.label)
-        try await exclusive("add device") { connection in
+        try await transaction("add device") { connection in
             try await Self.insert(device, on: connection)
+            try await Self.log(.deviceAdded, userID: device.userID, on: connection)
         }
     }
 
@@ -36,9 +37,10 @@ extension SQLiteStore {
     }
 
     public func removeDevice(userID: Int64, label: String) async throws {
-        try await exclusive("remove device") { connection in
+        try await transaction("remove device") { connection in
             let rows = try await connection.query("DELETE FROM otp_devices WHERE user_id = ? AND label = ? RETURNING id", [.int64(userID), .text(label)])
             guard !rows.isEmpty else { throw StoreError(.notFound, "The user has no device labelled '\(label)'; see: portcullis user otp list NAME") }
+            try await Self.log(.deviceRemoved, userID: userID, on: connection)
         }
     }
 

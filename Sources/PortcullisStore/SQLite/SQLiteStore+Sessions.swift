@@ -1,10 +1,8 @@
 import SQLiteNIO
 
 extension SQLiteStore {
-    static let bumpGeneration = "UPDATE meta SET value = value + 1 WHERE key = 'change_generation'"
-
     public func createSession(_ session: SessionRecord) async throws {
-        try await exclusive("create a session") { connection in
+        try await transaction("create a session") { connection in
             _ = try await connection.query(
                 """
                 INSERT INTO sessions (id_hash, user_id, created_at, last_activity, expires_at, client_ip, auth_level, remember_me, cookie_domain)
@@ -14,21 +12,35 @@ extension SQLiteStore {
                  .int64(session.expiresAt), .text(session.clientIP), .integer(session.authLevel),
                  .integer(session.rememberMe ? 1 : 0), .text(session.cookieDomain)]
             )
+            try await Self.log(.sessionStarted, userID: session.userID, sessionHash: session.idHash, on: connection)
         }
     }
 
-    public func liveSessions(at unixTime: Int64) async throws -> [(SessionRecord, UserRecord)] {
+    /// Live sessions with their users, matching `condition` (on `s`, the session) as well.
+    private func liveSessions(at unixTime: Int64, where condition: String, _ values: [SQLiteData]) async throws -> [(SessionRecord, UserRecord)] {
         try await exclusive("read sessions") { connection in
             try await connection.query(
                 """
                 SELECT s.id_hash, s.user_id, s.created_at AS s_created_at, s.last_activity, s.expires_at, s.client_ip,
                        s.auth_level, s.remember_me, s.cookie_domain, u.*
                 FROM sessions s JOIN users u ON u.id = s.user_id
-                WHERE s.expires_at > ? ORDER BY s.created_at, s.rowid
+                WHERE s.expires_at > ? AND \(condition) ORDER BY s.created_at, s.rowid
                 """,
-                [.int64(unixTime)]
+                [.int64(unixTime)] + values
             ).map { row in (Self.session(from: row), Self.user(from: row)) }
         }
+    }
+
+    public func liveSessions(at unixTime: Int64) async throws -> [(SessionRecord, UserRecord)] {
+        try await liveSessions(at: unixTime, where: "1", [])
+    }
+
+    public func liveSessions(userID: Int64, at unixTime: Int64) async throws -> [(SessionRecord, UserRecord)] {
+        try await liveSessions(at: unixTime, where: "s.user_id = ?", [.int64(userID)])
+    }
+
+    public func liveSession(idHash: [UInt8], at unixTime: Int64) async throws -> (SessionRecord, UserRecord)? {
+        try await liveSessions(at: unixTime, where: "s.id_hash = ?", [.bytes(idHash)]).first
     }
 
     public func touchSession(idHash: [UInt8], lastActivity: Int64) async throws {
@@ -40,9 +52,11 @@ extension SQLiteStore {
 
     public func deleteSession(idHash: [UInt8]) async throws -> Bool {
         try await transaction("end a session") { connection in
-            let rows = try await connection.query("DELETE FROM sessions WHERE id_hash = ? RETURNING user_id", [.bytes(idHash)])
-            _ = try await connection.query(Self.bumpGeneration)
-            return !rows.isEmpty
+            guard let row = try await connection.query("DELETE FROM sessions WHERE id_hash = ? RETURNING user_id", [.bytes(idHash)]).first else {
+                return false
+            }
+            try await Self.log(.sessionEnded, userID: Int64(row.column("user_id")?.integer ?? 0), sessionHash: idHash, on: connection)
+            return true
         }
     }
 
@@ -52,42 +66,48 @@ extension SQLiteStore {
             throw StoreError(.invalidInput, "A session id prefix is 6 to 64 hex digits, as `portcullis session list` shows them.")
         }
         return try await transaction("end a session") { connection in
-            let matches = try await connection.query("SELECT id_hash FROM sessions WHERE lower(hex(id_hash)) LIKE ?", [.text(prefix + "%")])
+            let matches = try await connection.query("SELECT id_hash, user_id FROM sessions WHERE lower(hex(id_hash)) LIKE ?", [.text(prefix + "%")])
             guard matches.count == 1, let hash = matches[0].column("id_hash")?.bytes else {
                 if matches.isEmpty { throw StoreError(.notFound, "No session id starts with \(prefix); see: portcullis session list") }
                 throw StoreError(.invalidInput, "\(matches.count) sessions start with \(prefix); give more digits.")
             }
             _ = try await connection.query("DELETE FROM sessions WHERE id_hash = ?", [.bytes(hash)])
-            _ = try await connection.query(Self.bumpGeneration)
+            try await Self.log(.sessionEnded, userID: Int64(matches[0].column("user_id")?.integer ?? 0), sessionHash: hash, on: connection)
             return 1
         }
     }
 
     public func deleteSessions(userID: Int64) async throws -> Int {
         try await transaction("end a user's sessions") { connection in
-            let rows = try await connection.query("DELETE FROM sessions WHERE user_id = ? RETURNING user_id", [.int64(userID)])
-            _ = try await connection.query(Self.bumpGeneration)
-            return rows.count
+            try await Self.endSessions(userID: userID, on: connection)
         }
+    }
+
+    /// Deletes a user's sessions, logging each one's end. Returns how many there were.
+    static func endSessions(userID: Int64, on connection: SQLiteConnection) async throws -> Int {
+        let rows = try await connection.query("DELETE FROM sessions WHERE user_id = ? RETURNING id_hash", [.int64(userID)])
+        for row in rows {
+            try await log(.sessionEnded, userID: userID, sessionHash: row.column("id_hash")?.bytes ?? [], on: connection)
+        }
+        return rows.count
     }
 
     public func deleteAllSessions() async throws -> Int {
         try await transaction("end all sessions") { connection in
             let rows = try await connection.query("DELETE FROM sessions RETURNING user_id")
-            _ = try await connection.query(Self.bumpGeneration)
+            if !rows.isEmpty { try await Self.log(.allSessionsEnded, userID: nil, on: connection) }
             return rows.count
         }
     }
 
     public func purgeExpiredSessions(before unixTime: Int64) async throws -> Int {
-        try await exclusive("remove expired sessions") { connection in
-            try await connection.query("DELETE FROM sessions WHERE expires_at <= ? RETURNING user_id", [.int64(unixTime)]).count
-        }
-    }
-
-    public func changeGeneration() async throws -> Int64 {
-        try await exclusive("read the change generation") { connection in
-            Int64(try await connection.query("SELECT value FROM meta WHERE key = 'change_generation'").first?.column("value")?.integer ?? 0)
+        try await transaction("remove expired sessions") { connection in
+            let rows = try await connection.query("DELETE FROM sessions WHERE expires_at <= ? RETURNING id_hash, user_id", [.int64(unixTime)])
+            // Every server then forgets them too, also those no request will judge again.
+            for row in rows {
+                try await Self.log(.sessionEnded, userID: Int64(row.column("user_id")?.integer ?? 0), sessionHash: row.column("id_hash")?.bytes ?? [], on: connection)
+            }
+            return rows.count
         }
     }
 

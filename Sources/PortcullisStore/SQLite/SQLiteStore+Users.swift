@@ -55,29 +55,44 @@ extension SQLiteStore {
         }
     }
 
-    public func updateUser(_ user: UserRecord) async throws {
+    public func updateUser(_ user: UserRecord, endingSessions: Bool) async throws -> Int {
         try UserFieldRules.validate(user)
-        try await transaction("update user") { connection in
-            let rows: [SQLiteRow]
+        return try await transaction("update user") { connection in
+            guard let old = try await connection.query("SELECT * FROM users WHERE id = ?", [.int64(user.id)]).first.map(Self.user(from:)) else {
+                throw StoreError(.notFound, "No user '\(user.name)' exists; see: portcullis user list")
+            }
             do {
-                rows = try await connection.query(
-                    "UPDATE users SET name = ?, display_name = ?, email = ?, groups = ?, password_hash = ?, disabled = ? WHERE id = ? RETURNING id",
+                _ = try await connection.query(
+                    "UPDATE users SET name = ?, display_name = ?, email = ?, groups = ?, password_hash = ?, disabled = ? WHERE id = ?",
                     [.text(user.name), .text(user.displayName), .text(user.email), .text(user.groups.joined(separator: ",")),
                      user.passwordHash.map { .text($0) } ?? .null, .integer(user.disabled ? 1 : 0), .int64(user.id)]
                 )
             } catch where Self.isUniqueViolation(error) {
                 throw StoreError(.duplicate, "A user named '\(user.name)' exists already (names ignore case).")
             }
-            guard !rows.isEmpty else { throw StoreError(.notFound, "No user '\(user.name)' exists; see: portcullis user list") }
-            _ = try await connection.query(Self.bumpGeneration)
+            for kind in StoreChange.userChanges(from: old, to: user) {
+                try await Self.log(kind, userID: user.id, on: connection)
+            }
+            // A disabled user's sessions end with it, so enabling them again brings none back.
+            guard user.disabled || endingSessions else { return 0 }
+            return try await Self.endSessions(userID: user.id, on: connection)
+        }
+    }
+
+    public func replacePasswordHash(userID: Int64, current: String, with newHash: String) async throws -> Bool {
+        try await exclusive("store a new password hash") { connection in
+            !(try await connection.query("UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ? RETURNING id",
+                                         [.text(newHash), .int64(userID), .text(current)]).isEmpty)
         }
     }
 
     public func deleteUser(named name: String) async throws {
         try await transaction("remove user") { connection in
-            let rows = try await connection.query("DELETE FROM users WHERE name = ? RETURNING id", [.text(name)])
-            guard !rows.isEmpty else { throw StoreError(.notFound, "No user '\(name)' exists; see: portcullis user list") }
-            _ = try await connection.query(Self.bumpGeneration)
+            // Sessions, devices and app passwords go with the user (ON DELETE CASCADE).
+            guard let row = try await connection.query("DELETE FROM users WHERE name = ? RETURNING id", [.text(name)]).first else {
+                throw StoreError(.notFound, "No user '\(name)' exists; see: portcullis user list")
+            }
+            try await Self.log(.userRemoved, userID: Int64(row.column("id")?.integer ?? 0), on: connection)
         }
     }
 

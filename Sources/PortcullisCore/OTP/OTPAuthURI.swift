@@ -10,7 +10,7 @@ public struct OTPAuthURI: Sendable, Equatable {
     public var account: String
     public var secret: [UInt8]
     public var parameters: OTPParameters
-    /// The initial counter, HOTP only.
+    /// The initial counter, HOTP only; a parsed URI's is at most ``OTPDeviceState/maximumCounter``.
     public var counter: UInt64
 
     /// The longest URI ``init(parsing:)`` reads.
@@ -119,7 +119,9 @@ public struct OTPAuthURI: Sendable, Equatable {
         var counter: UInt64 = 0
         if type == .hotp {
             guard let value = fields["counter"] else { throw Self.error("is an hotp URI without a counter parameter") }
-            guard let parsed = UInt64(value) else { throw Self.error("has counter '\(value)', which is not a whole number") }
+            guard let parsed = UInt64(value), parsed <= UInt64(OTPDeviceState.maximumCounter) else {
+                throw Self.error("has counter '\(value)'; allowed are whole numbers from 0 to \(OTPDeviceState.maximumCounter)")
+            }
             counter = parsed
         }
         self.init(issuer: issuer, account: account, secret: secret, parameters: parameters, counter: counter)

@@ -25,8 +25,9 @@ public enum ModAuthnOTPImporter {
                 plan.skipped.append(.init(location: location, reason: "user \(user): unknown token type '\(fields[0])' (known: HOTP/E, HOTP/T30, HOTP/T60/8, MOTP/T10/6, E, T)"))
                 continue
             }
-            guard let secret = try? Hex.decode(fields[3]), secret.count >= (type.type == .motp ? 8 : 10) else {
-                plan.skipped.append(.init(location: location, reason: "user \(user): the key is not hex of at least \(type.type == .motp ? 8 : 10) bytes"))
+            let lengths = ImportPlan.Device.allowedSecretBytes(for: type.type)
+            guard let secret = try? Hex.decode(fields[3]), lengths.contains(secret.count) else {
+                plan.skipped.append(.init(location: location, reason: "user \(user): the key is not hex of \(lengths.lowerBound) to \(lengths.upperBound) bytes"))
                 continue
             }
             let rest = Array(fields.dropFirst(4))

@@ -86,8 +86,8 @@ public enum CaddyBasicAuthTOTPImporter {
                 plan.skipped.append(.init(location: location, reason: "user \(name): code_length \(digits) is not 6 to 10"))
                 continue
             }
-            guard let secret = try? Base32.decode(text), secret.count >= 10 else {
-                plan.skipped.append(.init(location: location, reason: "user \(name): the secret is not Base32 of at least 80 bits"))
+            guard let secret = try? Base32.decode(text), ImportPlan.Device.allowedSecretBytes(for: .totp).contains(secret.count) else {
+                plan.skipped.append(.init(location: location, reason: "user \(name): the secret is not Base32 of 80 to 1024 bits"))
                 continue
             }
             guard let hash = hashes[name] else {
@@ -103,8 +103,8 @@ public enum CaddyBasicAuthTOTPImporter {
 /// Reads simpleotp's `.totp_secret` (one Base32 secret) for one user.
 public enum SimpleOTPImporter {
     public static func plan(secretFile text: String, user: String) -> ImportPlan {
-        guard let secret = try? Base32.decode(text.trimmingASCIIWhitespace()), secret.count >= 10 else {
-            return ImportPlan(skipped: [.init(location: "the secret file", reason: "not a Base32 secret of at least 80 bits")])
+        guard let secret = try? Base32.decode(text.trimmingASCIIWhitespace()), ImportPlan.Device.allowedSecretBytes(for: .totp).contains(secret.count) else {
+            return ImportPlan(skipped: [.init(location: "the secret file", reason: "not a Base32 secret of 80 to 1024 bits")])
         }
         var plan = ImportPlan()
         plan.add(ImportPlan.Device(label: "simpleotp", parameters: OTPParameters(), secret: secret), to: user)
@@ -124,8 +124,8 @@ public enum ForwardAuthTOTPImporter {
                 continue
             }
             let name = names[id] ?? "user\(index + 1)"
-            guard let secret = try? Base32.decode(seed.secret), secret.count >= 10 else {
-                plan.skipped.append(.init(location: "seed \(id)", reason: "the secret is not Base32 of at least 80 bits"))
+            guard let secret = try? Base32.decode(seed.secret), ImportPlan.Device.allowedSecretBytes(for: .totp).contains(secret.count) else {
+                plan.skipped.append(.init(location: "seed \(id)", reason: "the secret is not Base32 of 80 to 1024 bits"))
                 continue
             }
             plan.add(ImportPlan.Device(label: "forward-auth-totp", parameters: OTPParameters(), secret: secret), to: name)
@@ -144,6 +144,10 @@ public enum OTPAuthImporter {
             guard !line.isEmpty, !line.hasPrefix("#") else { continue }
             do {
                 let uri = try OTPAuthURI(parsing: line)
+                guard ImportPlan.Device.allowedSecretBytes(for: uri.parameters.type).contains(uri.secret.count) else {
+                    plan.skipped.append(.init(location: "line \(number + 1)", reason: "the secret has \(uri.secret.count * 8) bits; 80 to 1024 are allowed"))
+                    continue
+                }
                 let state = uri.parameters.type == .hotp ? try OTPDeviceState(nextCounter: uri.counter) : OTPDeviceState()
                 let issuer = uri.issuer ?? ""
                 let label = issuer.isEmpty ? "imported" : String(issuer.lowercased().map { $0.isASCII && ($0.isLetter || $0.isNumber) ? $0 : "-" }.prefix(32))

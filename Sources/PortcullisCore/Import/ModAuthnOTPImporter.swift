@@ -100,6 +100,7 @@ public enum ModAuthnOTPImporter {
     /// `HOTP/E`, `HOTP/T30`, `HOTP/T60/8`, `MOTP/T10/6`, `E`, `T` as OTP parameters.
     static func tokenType(_ text: String) -> OTPParameters? {
         let parts = text.uppercased().split(separator: "/").map(String.init)
+        guard (1...3).contains(parts.count) else { return nil }
         switch parts.count == 1 ? "HOTP" : parts[0] {
         case "HOTP", "MOTP": break
         default: return nil

@@ -92,9 +92,15 @@ public struct OTPAuthURI: Sendable, Equatable {
             account = String(label[label.index(after: colon)...]).trimmingASCIIWhitespace()
         }
         guard !account.isEmpty else { throw Self.error("has no account name in its label") }
-        let issuer = fields["issuer"] ?? labelIssuer
-        if let labelIssuer, let queryIssuer = fields["issuer"], labelIssuer != queryIssuer {
+        let queryIssuer = fields["issuer"]?.trimmingASCIIWhitespace()
+        let issuer = queryIssuer ?? labelIssuer
+        if let labelIssuer, let queryIssuer, labelIssuer != queryIssuer {
             throw Self.error("names two issuers: '\(labelIssuer)' in the label and '\(queryIssuer)' in the parameters")
+        }
+        // The label's first colon, written or %3A-encoded, ends the issuer, so an issuer with a colon
+        // could not be written back into a label.
+        if let issuer, issuer.contains(":") {
+            throw Self.error("has the issuer '\(issuer)', which contains ':'")
         }
 
         var parameters = OTPParameters(type: type)

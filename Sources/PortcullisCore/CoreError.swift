@@ -29,6 +29,8 @@ public struct CoreError: Error, Equatable, Sendable, CustomStringConvertible {
         public static let invalidStorageKey = Code(name: "invalid_storage_key")
         /// A configuration file or value that is not valid.
         public static let invalidConfiguration = Code(name: "invalid_configuration")
+        /// Input beyond what Portcullis reads: too long, nested too deep, or expanding too far.
+        public static let inputOutOfBounds = Code(name: "input_out_of_bounds")
     }
 
     /// What kind of error this is.

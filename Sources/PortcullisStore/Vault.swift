@@ -155,7 +155,11 @@ public struct Vault: Sendable {
         userName: String, label: String, parameters: OTPParameters, secret: [UInt8], pin: String? = nil,
         initialCounter: UInt64 = 0, at unixTime: Int64
     ) async throws -> OTPDeviceRecord {
-        do { try parameters.validate() } catch let error as CoreError { throw StoreError(.invalidInput, error.message) }
+        let state: OTPDeviceState
+        do {
+            try parameters.validate()
+            state = parameters.type == .hotp ? try OTPDeviceState(nextCounter: initialCounter) : OTPDeviceState()
+        } catch let error as CoreError { throw StoreError(.invalidInput, error.message) }
         // mOTP apps use 16 hex digits (8 bytes); HOTP and TOTP secrets need at least 80 bits.
         let minimum = parameters.type == .motp ? 8 : 10
         guard (minimum...128).contains(secret.count) else {
@@ -168,12 +172,11 @@ public struct Vault: Sendable {
         let user = try await requireUser(userName)
         var random = SystemRandomNumberGenerator()
         let id = Hex.encode(SecretGenerator.makeSecret(byteCount: 16, using: &random))
-        let lastAccepted: Int64 = parameters.type == .hotp ? Int64(clamping: initialCounter) - 1 : -1
         let device = OTPDeviceRecord(
             id: id, userID: user.id, label: label, parameters: parameters,
             sealedSecret: box.seal(secret, context: OTPDeviceRecord.secretContext(deviceID: id), using: &random),
             sealedPIN: pin.map { box.seal(Array($0.utf8), context: OTPDeviceRecord.pinContext(deviceID: id), using: &random) },
-            state: OTPDeviceState(lastAccepted: lastAccepted), createdAt: unixTime
+            state: state, createdAt: unixTime
         )
         try await store.addDevice(device)
         return device

@@ -31,7 +31,7 @@ struct AppPasswordCommand: AsyncParsableCommand {
             }
             if let expires {
                 guard let seconds = DurationParser.seconds(expires), seconds > 0 else {
-                    throw ValidationError("--expires '\(expires)' is not a duration; write it like 90d or 12h.")
+                    throw ValidationError("--expires '\(expires)' is not a duration of at most 100 years; write it like 90d or 12h.")
                 }
             }
         }

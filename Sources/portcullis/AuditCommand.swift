@@ -28,7 +28,7 @@ struct AuditCommand: AsyncParsableCommand {
     }
 
     func validate() throws {
-        guard DurationParser.seconds(since) != nil else { throw ValidationError("--since '\(since)' is not a duration; write it like 90s, 15m, 12h or 30d.") }
+        guard DurationParser.seconds(since) != nil else { throw ValidationError("--since '\(since)' is not a duration of at most 100 years; write it like 90s, 15m, 12h or 30d.") }
         guard (1...100_000).contains(limit) else { throw ValidationError("--limit must be 1 to 100000.") }
     }
 

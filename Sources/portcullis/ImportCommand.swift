@@ -134,15 +134,26 @@ struct ImportCommand: AsyncParsableCommand {
             try await ImportCommand.run(ForwardAuthTOTPImporter.plan(seeds: seeds, names: mapping), options: options)
         }
 
-        static func readSeeds(_ path: String) async throws -> [(id: Int64, secret: String)] {
+        static func readSeeds(_ path: String) async throws -> [(id: Int64?, secret: String)] {
             let connection = try await SQLiteConnection.open(storage: .file(path: path))
             do {
                 let rows = try await connection.query("SELECT id, secret FROM seeds ORDER BY id")
                 try await connection.close()
-                return rows.map { (Int64($0.column("id")?.integer ?? 0), $0.column("secret")?.string ?? "") }
+                return rows.map { (seedID($0.column("id")), $0.column("secret")?.string ?? "") }
             } catch {
                 try? await connection.close()
                 throw CLIError("Cannot read the seeds table of \(path): \(error). Is it Forward Auth TOTP's database?")
+            }
+        }
+
+        /// A seed's id as a whole number, or nil. SQLite keeps any value in any column, and
+        /// `SQLiteData.integer` traps on a REAL no `Int64` holds (an id of `1e400`), so each kind is read here.
+        static func seedID(_ data: SQLiteData?) -> Int64? {
+            switch data {
+            case .integer(let value): Int64(value)
+            case .float(let value): Int64(exactly: value)
+            case .text(let text): Int64(text)
+            default: nil
             }
         }
     }

@@ -121,7 +121,7 @@ struct OTPAdd: AsyncParsableCommand {
     @Option(help: "sha1, sha256 or sha512 (TOTP and HOTP).") var algorithm: OTPAlgorithm?
     @Option(help: "Digits per code, 6 to 10.") var digits: Int?
     @Option(help: ArgumentHelp("Seconds per TOTP code.", valueName: "seconds")) var period: Int?
-    @Option(help: "The first counter value (HOTP).") var counter: UInt64 = 0
+    @Option(help: "The first counter value (HOTP), 0 to \(OTPDeviceState.maximumCounter).") var counter: UInt64 = 0
     @Option(help: ArgumentHelp("An existing secret: Base32 (TOTP, HOTP) or hex (mOTP).", valueName: "secret")) var secret: String?
     @Flag(help: "Read the mOTP PIN from the first line of standard input (otherwise asked on the terminal).") var pinStdin = false
     @OptionGroup var enrolment: EnrolmentOptions
@@ -135,6 +135,9 @@ struct OTPAdd: AsyncParsableCommand {
         }
         if let period, !(1...OTPParameters.maximumPeriod).contains(period) {
             throw ValidationError("--period must be 1 to \(OTPParameters.maximumPeriod) seconds; \(period) was given.")
+        }
+        do { _ = try OTPDeviceState(nextCounter: counter) } catch let error as CoreError {
+            throw ValidationError("--counter: \(error.message)")
         }
     }
 
@@ -218,7 +221,7 @@ struct OTPShowQR: AsyncParsableCommand {
         try await StorageSession.with(options) { session in
             let (user, device) = try await session.vault.requireDevice(userName: name, label: label)
             let secret = try session.vault.secret(of: device)
-            let counter = UInt64(clamping: device.state.lastAccepted + 1)
+            let counter = device.state.nextCounter
             try showEnrolment(user: user, device: device, secret: secret, issuer: session.configuration.totpIssuer,
                               counter: counter, options: enrolment)
         }

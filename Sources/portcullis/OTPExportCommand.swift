@@ -29,7 +29,7 @@ struct OTPExport: AsyncParsableCommand {
                 for device in try await session.store.devices(ofUserID: user.id) {
                     let secret = try session.vault.secret(of: device)
                     // The next counter, for HOTP; time-based devices have none.
-                    let counter = device.parameters.type == .hotp ? UInt64(max(0, device.state.lastAccepted + 1)) : 0
+                    let counter = device.parameters.type == .hotp ? device.state.nextCounter : 0
                     switch format {
                     case .uri:
                         guard device.parameters.type != .motp else {

@@ -1,5 +1,3 @@
-import Yams
-
 /// Reads a ``Configuration`` from YAML text and environment variables, reporting every problem at once.
 ///
 /// Each key path has an environment name: `PORTCULLIS_` and the path in upper case with `_`
@@ -31,7 +29,7 @@ public enum ConfigurationLoader {
 
         if let yaml, !yaml.trimmingASCIIWhitespace().isEmpty {
             do {
-                if let root = try Yams.load(yaml: yaml) {
+                if let root = try BoundedYAML.load(yaml, what: source) {
                     guard let mapping = root as? [String: Any] else {
                         throw CoreError(.invalidConfiguration, "\(source): the top level must be a mapping of keys (like `storage:`).")
                     }

@@ -14,8 +14,9 @@ public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
     public var isIPv4: Bool { bytes.count == 4 }
 
     /// Parses dotted IPv4 or textual IPv6 (RFC 4291); nil for anything else, including zone ids and ports.
+    /// Text with a NUL byte is refused: `inet_pton` would read only the part before it.
     public init?(_ text: some StringProtocol) {
-        guard !text.isEmpty, text.utf8.count <= 45 else { return nil }
+        guard !text.isEmpty, text.utf8.count <= 45, !text.utf8.contains(0) else { return nil }
         var v4 = in_addr()
         if inet_pton(AF_INET, String(text), &v4) == 1 {
             bytes = withUnsafeBytes(of: &v4) { Array($0) }

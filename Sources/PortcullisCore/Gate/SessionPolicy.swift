@@ -44,10 +44,10 @@ public struct SessionPolicy: Sendable {
 
     /// Judges a session. `persistedActivity` is the last activity written to the store.
     public func judge(_ session: SessionState, persistedActivity: Int64, now: Int64, client: IPAddress, cookieDomain: String) -> SessionVerdict {
-        guard now < session.expiresAt, now - session.lastActivity < inactivity else { return .expired }
+        guard now < session.expiresAt, now.subtractingSaturating(session.lastActivity) < inactivity else { return .expired }
         guard session.cookieDomain == cookieDomain else { return .wrongDomain }
         guard Self.matches(session.clientIP, client, binding: binding) else { return .ipMismatch }
-        return .valid(persistActivity: now - persistedActivity >= max(1, inactivity / 10))
+        return .valid(persistActivity: now.subtractingSaturating(persistedActivity) >= max(1, inactivity / 10))
     }
 
     /// Whether two addresses are the same under a binding (/24 for IPv4, /64 for IPv6 with `prefix`).

@@ -32,6 +32,12 @@ public struct ImportPlan: Sendable, Equatable {
         public var state: OTPDeviceState
         public var lastUsedAt: Int64?
 
+        /// The secret lengths, in bytes, a device may have: 80 to 1024 bits (mOTP apps use 64), as the
+        /// vault requires of devices added one by one.
+        public static func allowedSecretBytes(for type: OTPType) -> ClosedRange<Int> {
+            type == .motp ? 8...128 : 10...128
+        }
+
         public init(label: String, parameters: OTPParameters, secret: [UInt8], pin: String? = nil, state: OTPDeviceState = OTPDeviceState(), lastUsedAt: Int64? = nil) {
             self.label = label
             self.parameters = parameters

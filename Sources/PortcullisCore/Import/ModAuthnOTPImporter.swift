@@ -25,15 +25,23 @@ public enum ModAuthnOTPImporter {
                 plan.skipped.append(.init(location: location, reason: "user \(user): unknown token type '\(fields[0])' (known: HOTP/E, HOTP/T30, HOTP/T60/8, MOTP/T10/6, E, T)"))
                 continue
             }
-            guard let secret = try? Hex.decode(fields[3]), secret.count >= (type.type == .motp ? 8 : 10) else {
-                plan.skipped.append(.init(location: location, reason: "user \(user): the key is not hex of at least \(type.type == .motp ? 8 : 10) bytes"))
+            let lengths = ImportPlan.Device.allowedSecretBytes(for: type.type)
+            guard let secret = try? Hex.decode(fields[3]), lengths.contains(secret.count) else {
+                plan.skipped.append(.init(location: location, reason: "user \(user): the key is not hex of \(lengths.lowerBound) to \(lengths.upperBound) bytes"))
                 continue
             }
             let rest = Array(fields.dropFirst(4))
-            let offset = rest.first.flatMap { Int64($0) } ?? 0
+            guard let offset = Int64(rest.first ?? "0") else {
+                plan.skipped.append(.init(location: location, reason: "user \(user): the offset '\(rest[0])' is not a whole number"))
+                continue
+            }
             let timestampIndex = rest.firstIndex(where: { parseTimestamp($0) != nil })
             let failures = (timestampIndex.map { $0 >= 3 } ?? (rest.count >= 2)) ? Int(rest[1]) ?? 0 : 0
             let lastUsed = timestampIndex.flatMap { parseTimestamp(rest[$0]) }
+            if let problem = outOfBounds(type: type.type, offset: offset, failures: failures) {
+                plan.skipped.append(.init(location: location, reason: "user \(user): \(problem)"))
+                continue
+            }
 
             var passwordHash: String?
             var password: String?
@@ -67,9 +75,32 @@ public enum ModAuthnOTPImporter {
         return plan
     }
 
+    /// The most consecutive wrong codes carried over.
+    static let maximumFailures = 1_000_000
+
+    /// Why the line's numbers cannot be taken in, or nil: a counter offset is 0 to
+    /// ``OTPDeviceState/maximumCounter``, a time offset (drift) at most ``OTPDeviceState/maximumDrift``
+    /// steps either way, a failure count 0 to ``maximumFailures``.
+    static func outOfBounds(type: OTPType, offset: Int64, failures: Int) -> String? {
+        switch type {
+        case .hotp where !(0...OTPDeviceState.maximumCounter).contains(offset):
+            return "the counter offset \(offset) is not 0 to \(OTPDeviceState.maximumCounter)"
+        case .totp where !(-Int64(OTPDeviceState.maximumDrift)...Int64(OTPDeviceState.maximumDrift)).contains(offset),
+             .motp where !(-Int64(OTPDeviceState.maximumDrift)...Int64(OTPDeviceState.maximumDrift)).contains(offset):
+            return "the time offset \(offset) is more than \(OTPDeviceState.maximumDrift) steps either way"
+        default:
+            break
+        }
+        guard (0...maximumFailures).contains(failures) else {
+            return "the failure count \(failures) is not 0 to \(maximumFailures)"
+        }
+        return nil
+    }
+
     /// `HOTP/E`, `HOTP/T30`, `HOTP/T60/8`, `MOTP/T10/6`, `E`, `T` as OTP parameters.
     static func tokenType(_ text: String) -> OTPParameters? {
         let parts = text.uppercased().split(separator: "/").map(String.init)
+        guard (1...3).contains(parts.count) else { return nil }
         switch parts.count == 1 ? "HOTP" : parts[0] {
         case "HOTP", "MOTP": break
         default: return nil

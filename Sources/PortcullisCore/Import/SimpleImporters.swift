@@ -1,5 +1,3 @@
-import Yams
-
 /// Reads an htpasswd file (`user:hash` lines, as `htpasswd -B` writes them). bcrypt hashes are kept
 /// as they are (they are upgraded to scrypt at the next login). Weaker schemes (apr1, SHA) are
 /// skipped, naming the users, unless `allowWeak`: then they are kept and replaced by scrypt at the
@@ -66,7 +64,14 @@ public enum CaddyfileBasicAuth {
 public enum CaddyBasicAuthTOTPImporter {
     public static func plan(secretsJSON text: String, hashes: [String: String]) -> ImportPlan {
         var plan = ImportPlan()
-        guard let root = (try? Yams.load(yaml: text)) as? [String: Any], let users = root["users"] as? [Any] else {
+        let root: Any?
+        do { root = try BoundedYAML.load(text, what: "it") } catch let error as CoreError {
+            plan.skipped.append(.init(location: "the secrets file", reason: error.message))
+            return plan
+        } catch {
+            root = nil
+        }
+        guard let root = root as? [String: Any], let users = root["users"] as? [Any] else {
             plan.skipped.append(.init(location: "the secrets file", reason: "not the plugin's JSON: {\"users\": [{\"username\": ..., \"secret\": ...}]}"))
             return plan
         }
@@ -81,8 +86,8 @@ public enum CaddyBasicAuthTOTPImporter {
                 plan.skipped.append(.init(location: location, reason: "user \(name): code_length \(digits) is not 6 to 10"))
                 continue
             }
-            guard let secret = try? Base32.decode(text), secret.count >= 10 else {
-                plan.skipped.append(.init(location: location, reason: "user \(name): the secret is not Base32 of at least 80 bits"))
+            guard let secret = try? Base32.decode(text), ImportPlan.Device.allowedSecretBytes(for: .totp).contains(secret.count) else {
+                plan.skipped.append(.init(location: location, reason: "user \(name): the secret is not Base32 of 80 to 1024 bits"))
                 continue
             }
             guard let hash = hashes[name] else {
@@ -98,8 +103,8 @@ public enum CaddyBasicAuthTOTPImporter {
 /// Reads simpleotp's `.totp_secret` (one Base32 secret) for one user.
 public enum SimpleOTPImporter {
     public static func plan(secretFile text: String, user: String) -> ImportPlan {
-        guard let secret = try? Base32.decode(text.trimmingASCIIWhitespace()), secret.count >= 10 else {
-            return ImportPlan(skipped: [.init(location: "the secret file", reason: "not a Base32 secret of at least 80 bits")])
+        guard let secret = try? Base32.decode(text.trimmingASCIIWhitespace()), ImportPlan.Device.allowedSecretBytes(for: .totp).contains(secret.count) else {
+            return ImportPlan(skipped: [.init(location: "the secret file", reason: "not a Base32 secret of 80 to 1024 bits")])
         }
         var plan = ImportPlan()
         plan.add(ImportPlan.Device(label: "simpleotp", parameters: OTPParameters(), secret: secret), to: user)
@@ -109,13 +114,18 @@ public enum SimpleOTPImporter {
 
 /// Reads Forward Auth TOTP's seeds (its SQLite `seeds(id, secret)` table): each becomes a user for
 /// `auth.mode: otp_only`, named `user1`, `user2`, ... unless `names` maps a seed id to a name.
+/// A seed whose id is not a whole number (nil: SQLite keeps whatever it is given, `1e400` too) is skipped.
 public enum ForwardAuthTOTPImporter {
-    public static func plan(seeds: [(id: Int64, secret: String)], names: [Int64: String]) -> ImportPlan {
+    public static func plan(seeds: [(id: Int64?, secret: String)], names: [Int64: String]) -> ImportPlan {
         var plan = ImportPlan()
         for (index, seed) in seeds.enumerated() {
-            let name = names[seed.id] ?? "user\(index + 1)"
-            guard let secret = try? Base32.decode(seed.secret), secret.count >= 10 else {
-                plan.skipped.append(.init(location: "seed \(seed.id)", reason: "the secret is not Base32 of at least 80 bits"))
+            guard let id = seed.id else {
+                plan.skipped.append(.init(location: "seed \(index + 1) (in id order)", reason: "its id is not a whole number"))
+                continue
+            }
+            let name = names[id] ?? "user\(index + 1)"
+            guard let secret = try? Base32.decode(seed.secret), ImportPlan.Device.allowedSecretBytes(for: .totp).contains(secret.count) else {
+                plan.skipped.append(.init(location: "seed \(id)", reason: "the secret is not Base32 of 80 to 1024 bits"))
                 continue
             }
             plan.add(ImportPlan.Device(label: "forward-auth-totp", parameters: OTPParameters(), secret: secret), to: name)
@@ -134,8 +144,11 @@ public enum OTPAuthImporter {
             guard !line.isEmpty, !line.hasPrefix("#") else { continue }
             do {
                 let uri = try OTPAuthURI(parsing: line)
-                var state = OTPDeviceState()
-                if uri.parameters.type == .hotp { state.lastAccepted = Int64(clamping: uri.counter) - 1 }
+                guard ImportPlan.Device.allowedSecretBytes(for: uri.parameters.type).contains(uri.secret.count) else {
+                    plan.skipped.append(.init(location: "line \(number + 1)", reason: "the secret has \(uri.secret.count * 8) bits; 80 to 1024 are allowed"))
+                    continue
+                }
+                let state = uri.parameters.type == .hotp ? try OTPDeviceState(nextCounter: uri.counter) : OTPDeviceState()
                 let issuer = uri.issuer ?? ""
                 let label = issuer.isEmpty ? "imported" : String(issuer.lowercased().map { $0.isASCII && ($0.isLetter || $0.isNumber) ? $0 : "-" }.prefix(32))
                 plan.add(ImportPlan.Device(label: label, parameters: uri.parameters, secret: uri.secret, state: state), to: uri.account)

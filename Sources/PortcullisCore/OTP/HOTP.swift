@@ -40,9 +40,11 @@ public enum HOTP {
             | UInt64(bytes[offset + 3])
     }
 
+    /// 10^exponent, for 0 to 19 (the largest power of ten a `UInt64` holds); other exponents are
+    /// brought into that range, so no digit count traps.
     static func powerOfTen(_ exponent: Int) -> UInt64 {
         var result: UInt64 = 1
-        for _ in 0..<exponent { result *= 10 }
+        for _ in 0..<min(max(exponent, 0), 19) { result *= 10 }
         return result
     }
 

@@ -9,7 +9,7 @@ public enum MOTP {
     public static func code(secret: [UInt8], pin: String, step: Int64, digits: Int = 6) -> String {
         let input = String(step) + Hex.encode(secret) + pin
         let digest = Hex.encode(Array(Insecure.MD5.hash(data: Array(input.utf8))))
-        return String(digest.prefix(digits))
+        return String(digest.prefix(max(digits, 0)))
     }
 
     /// The code valid at `unixTime`.

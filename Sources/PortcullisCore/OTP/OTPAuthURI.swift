@@ -10,7 +10,7 @@ public struct OTPAuthURI: Sendable, Equatable {
     public var account: String
     public var secret: [UInt8]
     public var parameters: OTPParameters
-    /// The initial counter, HOTP only.
+    /// The initial counter, HOTP only; a parsed URI's is at most ``OTPDeviceState/maximumCounter``.
     public var counter: UInt64
 
     /// The longest URI ``init(parsing:)`` reads.
@@ -92,9 +92,15 @@ public struct OTPAuthURI: Sendable, Equatable {
             account = String(label[label.index(after: colon)...]).trimmingASCIIWhitespace()
         }
         guard !account.isEmpty else { throw Self.error("has no account name in its label") }
-        let issuer = fields["issuer"] ?? labelIssuer
-        if let labelIssuer, let queryIssuer = fields["issuer"], labelIssuer != queryIssuer {
+        let queryIssuer = fields["issuer"]?.trimmingASCIIWhitespace()
+        let issuer = queryIssuer ?? labelIssuer
+        if let labelIssuer, let queryIssuer, labelIssuer != queryIssuer {
             throw Self.error("names two issuers: '\(labelIssuer)' in the label and '\(queryIssuer)' in the parameters")
+        }
+        // The label's first colon, written or %3A-encoded, ends the issuer, so an issuer with a colon
+        // could not be written back into a label.
+        if let issuer, issuer.contains(":") {
+            throw Self.error("has the issuer '\(issuer)', which contains ':'")
         }
 
         var parameters = OTPParameters(type: type)
@@ -119,7 +125,9 @@ public struct OTPAuthURI: Sendable, Equatable {
         var counter: UInt64 = 0
         if type == .hotp {
             guard let value = fields["counter"] else { throw Self.error("is an hotp URI without a counter parameter") }
-            guard let parsed = UInt64(value) else { throw Self.error("has counter '\(value)', which is not a whole number") }
+            guard let parsed = UInt64(value), parsed <= UInt64(OTPDeviceState.maximumCounter) else {
+                throw Self.error("has counter '\(value)'; allowed are whole numbers from 0 to \(OTPDeviceState.maximumCounter)")
+            }
             counter = parsed
         }
         self.init(issuer: issuer, account: account, secret: secret, parameters: parameters, counter: counter)

@@ -65,8 +65,32 @@ public struct OTPDeviceState: Sendable, Equatable, Codable {
     /// For HOTP, how far ahead of the expected counter the last accepted code was.
     public var drift: Int
 
+    /// The largest HOTP counter Portcullis takes in: 2^53 − 1, which every JSON reader holds exactly,
+    /// and which a token pressed once a second reaches in 285 million years. Counters from the command
+    /// line, otpauth URIs and importers are checked against it, and no code is accepted beyond it.
+    public static let maximumCounter: Int64 = (1 << 53) - 1
+
+    /// The largest drift, in steps either way, an importer carries over (the verifier applies at most
+    /// ``OTPVerifier/maximumDrift`` of it).
+    public static let maximumDrift = OTPVerifier.maximumWindow
+
     public init(lastAccepted: Int64 = -1, drift: Int = 0) {
         self.lastAccepted = lastAccepted
         self.drift = drift
+    }
+
+    /// The state of a new HOTP device whose next code is for `nextCounter`.
+    /// - Throws: ``CoreError/Code/invalidOTPParameters`` when the counter is above ``maximumCounter``.
+    public init(nextCounter: UInt64) throws {
+        guard nextCounter <= UInt64(Self.maximumCounter) else {
+            throw CoreError(.invalidOTPParameters, "An HOTP counter must be 0 to \(Self.maximumCounter); \(nextCounter) was given.")
+        }
+        self.init(lastAccepted: Int64(nextCounter) - 1)
+    }
+
+    /// The counter of an HOTP device's next code, as exports and enrolment show it; 0 for any state
+    /// below, and never more than ``maximumCounter``, whatever the store holds.
+    public var nextCounter: UInt64 {
+        UInt64(clamping: Swift.min(Swift.max(lastAccepted, -1), Self.maximumCounter - 1) + 1)
     }
 }

@@ -58,6 +58,9 @@ public struct OTPVerifier: Sendable {
         self.maximumDrift = min(max(maximumDrift, 0), Self.maximumWindow)
     }
 
+    /// A window setting within 0...``maximumWindow`` (the properties can be set after `init`).
+    private static func bounded(_ value: Int) -> Int { min(max(value, 0), maximumWindow) }
+
     /// Checks `code` for a device at `unixTime`.
     /// - Parameters:
     ///   - code: what the user typed; surrounding whitespace is ignored.
@@ -74,28 +77,39 @@ public struct OTPVerifier: Sendable {
         at unixTime: Int64,
         pin: String = ""
     ) -> OTPVerdict {
+        // Stored parameters are checked again: the store could hold anything, and a digit count or
+        // period out of range must refuse the code, not trap.
+        guard (try? parameters.validate()) != nil else { return .rejected(.mismatch) }
         guard let typed = Self.normalized(code, digits: parameters.digits, hex: parameters.type == .motp) else {
             return .rejected(.malformed)
         }
+        // The window is computed with saturating arithmetic and may be empty, so no stored state
+        // (a counter at Int64.max, a drift of Int.min) can make it trap.
+        let lookAhead = Int64(Self.bounded(counterLookAhead))
+        let skew = Int64(Self.bounded(timeSkew))
+        let driftBound = Self.bounded(maximumDrift)
         let expected: Int64
-        let candidates: ClosedRange<Int64>
+        let lowest: Int64
+        let highest: Int64
         switch parameters.type {
         case .hotp:
-            expected = state.lastAccepted + 1
+            expected = state.lastAccepted.addingSaturating(1)
             // Counters behind the expected one can only match as replays; they are checked so a
-            // replayed code is reported as such.
-            candidates = (expected - 1 - Int64(counterLookAhead))...(expected + Int64(counterLookAhead))
+            // replayed code is reported as such. No counter past the maximum is ever accepted.
+            lowest = expected.subtractingSaturating(1 + lookAhead)
+            highest = min(expected.addingSaturating(lookAhead), OTPDeviceState.maximumCounter)
         case .totp, .motp:
             let current = TOTP.step(at: unixTime, period: parameters.period)
-            let drift = Int64(min(max(state.drift, -maximumDrift), maximumDrift))
+            let drift = Int64(min(max(state.drift, -driftBound), driftBound))
             expected = current
-            candidates = (current + drift - Int64(timeSkew))...(current + drift + Int64(timeSkew))
+            lowest = current.addingSaturating(drift).subtractingSaturating(skew)
+            highest = current.addingSaturating(drift).addingSaturating(skew)
         }
 
         // Every candidate is computed and compared, so the time taken does not say which one matched.
         var fresh: Int64?
         var replayed = false
-        for candidate in candidates where candidate >= 0 {
+        for candidate in stride(from: max(lowest, 0), through: highest, by: 1) {
             let produced = Array(Self.code(for: candidate, secret: secret, parameters: parameters, pin: pin).utf8)
             guard ConstantTime.equals(produced, typed) else { continue }
             if candidate > state.lastAccepted {
@@ -105,7 +119,7 @@ public struct OTPVerifier: Sendable {
             }
         }
         if let fresh {
-            return .accepted(OTPAcceptance(matched: fresh, drift: Int(fresh - expected)))
+            return .accepted(OTPAcceptance(matched: fresh, drift: Int(clamping: fresh.subtractingSaturating(expected))))
         }
         return .rejected(replayed ? .replayed : .mismatch)
     }

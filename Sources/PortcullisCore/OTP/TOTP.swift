@@ -1,8 +1,10 @@
 /// Time-based one-time passwords (RFC 6238): HOTP over the number of whole periods since 1970.
 public enum TOTP {
     /// The time step that contains `unixTime` (seconds since 1970, UTC).
+    /// Rounds down for times before 1970; a period below 1 second counts as 1, so no input divides by zero.
     public static func step(at unixTime: Int64, period: Int = 30) -> Int64 {
-        unixTime >= 0 ? unixTime / Int64(period) : (unixTime - Int64(period) + 1) / Int64(period)
+        let (quotient, remainder) = unixTime.quotientAndRemainder(dividingBy: Int64(max(period, 1)))
+        return remainder < 0 ? quotient - 1 : quotient
     }
 
     /// The code valid at `unixTime`.

@@ -1,0 +1,50 @@
+import PortcullisCore
+import Testing
+
+/// What the fuzz targets (Fuzz/, scripts/fuzz.sh) found, each kept fixed here with the input that found it.
+@Suite struct FuzzFindingsTests {
+    @Test("mod_authn_otp: a token type of only slashes is an unknown type, not a trap (import-mod-authn-otp)")
+    func slashTokenType() {
+        let key = "3132333435363738393031323334353637383930"
+        let plan = ModAuthnOTPImporter.plan(usersFile: "/ alice - \(key)\n// bob - \(key)\nHOTP/T30/8/9 carol - \(key)\nHOTP/T30/8 dave - \(key)")
+        #expect(plan.users.map(\.name) == ["dave"])
+        #expect(plan.skipped.map(\.reason) == [
+            "user alice: unknown token type '/' (known: HOTP/E, HOTP/T30, HOTP/T60/8, MOTP/T10/6, E, T)",
+            "user bob: unknown token type '//' (known: HOTP/E, HOTP/T30, HOTP/T60/8, MOTP/T10/6, E, T)",
+            "user carol: unknown token type 'HOTP/T30/8/9' (known: HOTP/E, HOTP/T30, HOTP/T60/8, MOTP/T10/6, E, T)",
+        ])
+    }
+
+    @Test("otpauth: every URI Portcullis reads, it writes back readably; issuers with ':' are refused, spaces around them dropped (otpauth)")
+    func otpauthRoundTrip() throws {
+        // The input that found it (without its stray bytes): an issuer parameter with a colon, written back into the label.
+        #expect(throws: CoreError.self) {
+            try OTPAuthURI(parsing: "otpauth://totp/Portcul'PEisHA1&dce?secret=JBSWY3DPEHPK3PXP&issuer=otpauth:/p&algorithm=SHA1&digits=6&period=130")
+        }
+        #expect(throws: CoreError.self) { try OTPAuthURI(parsing: "otpauth://totp/alice?secret=JBSWY3DPEHPK3PXP&issuer=a%3Ab") }
+        let spaced = try OTPAuthURI(parsing: "otpauth://totp/alice?secret=JBSWY3DPEHPK3PXP&issuer=%20ACME%20")
+        #expect(spaced.issuer == "ACME")
+        for text in ["otpauth://totp/alice?secret=JBSWY3DPEHPK3PXP&issuer=%20ACME%20",
+                     "otpauth://hotp/ACME:a%3Ab?secret=JBSWY3DPEHPK3PXP&counter=3",
+                     "otpauth://totp/:bob?secret=JBSWY3DPEHPK3PXP&issuer="] {
+            let uri = try OTPAuthURI(parsing: text)
+            #expect(try OTPAuthURI(parsing: uri.string) == uri, "\(text)")
+        }
+    }
+
+    @Test("importers take secrets of 80 to 1024 bits only, as the vault does for one device")
+    func secretLengths() {
+        let uris = OTPAuthImporter.plan("""
+        otpauth://totp/A:alice?secret=JBSWY3DPEPK3PXP&issuer=A
+        otpauth://totp/A:bob?secret=\(Base32.encode([UInt8](repeating: 1, count: 129)))
+        otpauth://totp/A:carol?secret=\(Base32.encode([UInt8](repeating: 1, count: 128)))
+        """)
+        #expect(uris.users.map(\.name) == ["carol"])
+        #expect(uris.skipped.map(\.reason) == ["the secret has 72 bits; 80 to 1024 are allowed", "the secret has 1032 bits; 80 to 1024 are allowed"])
+        let long = Base32.encode([UInt8](repeating: 7, count: 200))
+        #expect(SimpleOTPImporter.plan(secretFile: long, user: "solo").users.isEmpty)
+        #expect(ForwardAuthTOTPImporter.plan(seeds: [(1, long)], names: [:]).users.isEmpty)
+        #expect(CaddyBasicAuthTOTPImporter.plan(secretsJSON: #"{"users":[{"username":"u","secret":"\#(long)"}]}"#, hashes: ["u": "x"]).users.isEmpty)
+        #expect(ModAuthnOTPImporter.plan(usersFile: "HOTP/T30 u - \(Hex.encode([UInt8](repeating: 7, count: 129)))").users.isEmpty)
+    }
+}

@@ -32,6 +32,27 @@ import Testing
         }
     }
 
+    @Test("YAML: a mapping key that is a list or a mapping is refused before Yams traps on it (config)")
+    func complexKeys() throws {
+        for text in ["? [a, b]\n: 1\n", "{? {a: 1}: 2}", "x: &l [1]\n*l : 2\n"] {
+            #expect(throws: CoreError(.inputOutOfBounds, "the file has a mapping key that is a list or a mapping.")) {
+                try BoundedYAML.load(text, what: "the file")
+            }
+        }
+        #expect(throws: CoreError.self) { try ConfigurationLoader.load(yaml: "server:\n  ? [listen]\n  : 1\n", environment: [:], readFile: { $0 }) }
+        let scalarAlias = try #require(try BoundedYAML.load("x: &k key\n*k : 2\n", what: "the file") as? [String: Any])
+        #expect(scalarAlias["key"] as? Int == 2)
+    }
+
+    @Test("htpasswd: names that differ only in case keep the first line and name the others (found by import-htpasswd)")
+    func htpasswdCaseDuplicates() {
+        let bcrypt = "$2y$05$oCN4f9LKPkT/CqyFQNKaV.5QxA5.aPVySQntAQYpXnh1fnP8cCg6."
+        let plan = HtpasswdImporter.plan("alice:\(bcrypt)\nAlice:\(bcrypt)\nALICE:\(bcrypt)\nbob:\(bcrypt)\n")
+        #expect(plan.users.map(\.name) == ["alice", "bob"])
+        #expect(plan.skipped.map(\.location) == ["line 2", "line 3"])
+        #expect(plan.skipped.allSatisfy { $0.reason.contains("the same name as alice") })
+    }
+
     @Test("importers take secrets of 80 to 1024 bits only, as the vault does for one device")
     func secretLengths() {
         let uris = OTPAuthImporter.plan("""

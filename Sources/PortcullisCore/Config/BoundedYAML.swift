@@ -9,6 +9,7 @@ import Yams
 /// recursive reader. So before Yams builds anything, the text's events are walked once, without
 /// recursion, and the document is refused when it is longer than ``maximumBytes``, nests deeper than
 /// ``maximumDepth``, or would have more than ``maximumNodes`` nodes once every alias is expanded.
+/// A mapping key that is a list or a mapping is refused too: Yams traps on it when building values.
 ///
 /// ```swift
 /// let root = try BoundedYAML.load(text, what: "portcullis.yml") as? [String: Any]
@@ -60,45 +61,57 @@ public enum BoundedYAML {
 
     /// The state of the walk: open collections, the expanded size of each anchor, the total so far.
     private struct Walk {
-        /// For each open list or mapping: its anchor, and its expanded size so far (itself included).
-        var open: [(anchor: String?, size: Int)] = []
-        /// The expanded size of each anchored node seen; aliases to it cost that much again.
-        var anchors: [String: Int] = [:]
+        /// For each open list or mapping: its anchor, its expanded size so far (itself included), and
+        /// for a mapping, whether its next node is a key.
+        var open: [(anchor: String?, size: Int, nextIsKey: Bool?)] = []
+        /// The expanded size of each anchored node seen, and whether it is a scalar; aliases to it cost that much again.
+        var anchors: [String: (size: Int, scalar: Bool)] = [:]
         var total = 0
 
         /// Accounts for one event; a message when a bound is passed.
         mutating func take(_ event: yaml_event_t) -> String? {
             switch event.type {
             case YAML_SCALAR_EVENT:
-                return finish(anchor: Self.text(event.data.scalar.anchor), size: 1)
+                _ = takesPlace(scalar: true)
+                return finish(anchor: Self.text(event.data.scalar.anchor), size: 1, scalar: true)
             case YAML_ALIAS_EVENT:
                 // An alias to an unknown anchor is Yams' error to report; here it counts as one node.
-                let size = Self.text(event.data.alias.anchor).flatMap { anchors[$0] } ?? 1
-                return finish(anchor: nil, size: size)
+                let target = Self.text(event.data.alias.anchor).flatMap { anchors[$0] } ?? (1, true)
+                if let problem = takesPlace(scalar: target.scalar) { return problem }
+                return finish(anchor: nil, size: target.size, scalar: target.scalar)
             case YAML_SEQUENCE_START_EVENT:
-                return start(anchor: Self.text(event.data.sequence_start.anchor))
+                if let problem = takesPlace(scalar: false) { return problem }
+                return start(anchor: Self.text(event.data.sequence_start.anchor), mapping: false)
             case YAML_MAPPING_START_EVENT:
-                return start(anchor: Self.text(event.data.mapping_start.anchor))
+                if let problem = takesPlace(scalar: false) { return problem }
+                return start(anchor: Self.text(event.data.mapping_start.anchor), mapping: true)
             case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
                 guard let collection = open.popLast() else { return nil }
                 // Its size was added to the total as it grew; only the parent and the anchor learn it now.
-                return finish(anchor: collection.anchor, size: collection.size, counted: true)
+                return finish(anchor: collection.anchor, size: collection.size, scalar: false, counted: true)
             default:
                 return nil
             }
         }
 
-        private mutating func start(anchor: String?) -> String? {
+        /// A node takes its place in the open collection: in a mapping, keys and values alternate, and a key must be a scalar.
+        private mutating func takesPlace(scalar: Bool) -> String? {
+            guard let index = open.indices.last, let nextIsKey = open[index].nextIsKey else { return nil }
+            open[index].nextIsKey = !nextIsKey
+            return nextIsKey && !scalar ? "has a mapping key that is a list or a mapping" : nil
+        }
+
+        private mutating func start(anchor: String?, mapping: Bool) -> String? {
             guard open.count < BoundedYAML.maximumDepth else {
                 return "nests lists and mappings deeper than \(BoundedYAML.maximumDepth) levels"
             }
-            open.append((anchor, 1))
+            open.append((anchor, 1, mapping ? true : nil))
             return add(1)
         }
 
         /// A node of `size` expanded nodes is complete: it joins its parent, and its anchor is remembered.
-        private mutating func finish(anchor: String?, size: Int, counted: Bool = false) -> String? {
-            if let anchor { anchors[anchor] = size }
+        private mutating func finish(anchor: String?, size: Int, scalar: Bool, counted: Bool = false) -> String? {
+            if let anchor { anchors[anchor] = (size, scalar) }
             if !open.isEmpty { open[open.count - 1].size += size }
             return counted ? nil : add(size)
         }

@@ -5,6 +5,7 @@
 public enum HtpasswdImporter {
     public static func hashes(_ text: String, allowWeak: Bool = false) -> (hashes: [String: String], skipped: [ImportPlan.Skipped]) {
         var hashes: [String: String] = [:]
+        var seen: [String: String] = [:]
         var skipped: [ImportPlan.Skipped] = []
         for (number, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = rawLine.trimmingASCIIWhitespace()
@@ -21,6 +22,13 @@ public enum HtpasswdImporter {
                 skipped.append(.init(location: "line \(number + 1)", reason: "user \(parts[0]): \(scheme) hash, which is too weak to keep; \(fix)set a bcrypt one with htpasswd -B"))
                 continue
             }
+            // User names are case-insensitive: a second line for the same name (in any case) would
+            // make the all-or-nothing import fail; the first one is kept and the others are named.
+            if let first = seen[parts[0].lowercased()] {
+                skipped.append(.init(location: "line \(number + 1)", reason: "user \(parts[0]): the same name as \(first) on an earlier line (names ignore case); kept the first"))
+                continue
+            }
+            seen[parts[0].lowercased()] = parts[0]
             hashes[parts[0]] = parts[1]
         }
         return (hashes, skipped)

@@ -1,4 +1,4 @@
-public import NIOCore
+import NIOCore
 public import NIOPosix
 import Synchronization
 
@@ -51,10 +51,12 @@ public final class PasswordHashPool: Sendable {
     /// Places beyond ``capacity`` kept for clients that come back when told to (`RetryLine`).
     public var reserved: Int { max(2, capacity / 2) }
 
-    /// Seconds a refused client should wait before trying again: long enough for the queue to drain.
+    /// Seconds a refused client should wait before trying again: a client that comes back as told
+    /// goes before everyone waiting without priority, so it needs only as long as the places held
+    /// back for such clients take to come free (measured time per hash × ``reserved`` / threads).
     public var retryAfter: Int64 {
         let perHash = averageSeconds.withLock { $0 }
-        return min(60, max(1, Int64((Double(capacity) * perHash / Double(threadCount)).rounded(.up))))
+        return min(60, max(1, Int64((Double(reserved) * perHash / Double(threadCount)).rounded(.up))))
     }
 
     /// Whether a check would find a place now.

@@ -16,12 +16,16 @@ final class HeldJob: Sendable {
 }
 
 @Suite("the password hash pool") struct PasswordHashPoolTests {
-    @Test("past its capacity a check is refused at once with `busy`; the place comes back when one ends; a returning client may use the reserve")
-    func boundedQueue() async throws {
-        // Threads of the test's own: holding the shared hashing thread would stall every other test.
+    /// A pool on one thread of the test's own: holding the shared hashing thread would stall every other test.
+    static func poolOnOwnThread(capacity: Int) -> (NIOThreadPool, PasswordHashPool) {
         let threads = NIOThreadPool(numberOfThreads: 1)
         threads.start()
-        let pool = PasswordHashPool(threads: threads, capacity: 2)
+        return (threads, PasswordHashPool(threads: threads, capacity: capacity))
+    }
+
+    @Test("past its capacity a check is refused at once with `busy`; the place comes back when one ends; a returning client may use the reserve")
+    func boundedQueue() async throws {
+        let (threads, pool) = Self.poolOnOwnThread(capacity: 2)
         let job = HeldJob()
         async let first = pool.run { job.run() }
         async let second = pool.run { job.run() }
@@ -47,9 +51,7 @@ final class HeldJob: Sendable {
 
     @Test("a client that came back as told is served before the checks waiting without priority")
     func priorityFirst() async throws {
-        let threads = NIOThreadPool(numberOfThreads: 1)
-        threads.start()
-        let pool = PasswordHashPool(threads: threads, capacity: 8)
+        let (threads, pool) = Self.poolOnOwnThread(capacity: 8)
         let job = HeldJob()
         async let holding = pool.run { job.run() }
         while pool.queued < 1 { try await Task.sleep(for: .milliseconds(5)) }

@@ -68,6 +68,22 @@ public struct Configuration: Sendable, Equatable {
     /// `server.hash_queue`: password checks waiting or running before new ones get 503 and `Retry-After`.
     public var hashQueue: Int = 16
 
+    // MARK: connections and memory
+
+    /// `server.max_connections`: open connections at once; past it new ones are closed at once.
+    public var maxConnections: Int = 10_000
+    /// `server.max_connections_per_address`: open connections from one client address (trusted
+    /// proxies are exempt: a proxy holds many).
+    public var maxConnectionsPerAddress: Int = 128
+    /// `server.head_timeout`: seconds a client has to send a whole request head, from its first byte
+    /// (or from connecting); past it the connection is closed.
+    public var headTimeout: Int64 = 10
+    /// `server.idle_timeout`: seconds a kept-alive connection may wait for its next request.
+    public var idleTimeout: Int64 = 60
+    /// `session.cache_size`: sessions kept in memory (about 200 bytes each); others are read from the
+    /// store on their next request.
+    public var sessionCacheSize: Int = 100_000
+
     // MARK: portal
 
     /// `portal.title`: the heading and title of the login page.

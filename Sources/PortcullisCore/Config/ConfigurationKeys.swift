@@ -135,6 +135,11 @@ enum ConfigurationKeys {
             config.hashQueue = number
             return true
         },
+        whole("server.max_connections", 16...1_000_000) { $0.maxConnections = $1 },
+        whole("server.max_connections_per_address", 1...1_000_000) { $0.maxConnectionsPerAddress = $1 },
+        duration("server.head_timeout", 1...300, allowed: "a duration from 1s to 5m, such as 10s") { $0.headTimeout = $1 },
+        duration("server.idle_timeout", 1...3600, allowed: "a duration from 1s to 1h, such as 60s") { $0.idleTimeout = $1 },
+        whole("session.cache_size", 100...100_000_000) { $0.sessionCacheSize = $1 },
         Key(path: "portal.title", allowed: "1 to 80 characters") { config, value, _ in
             guard !value.isEmpty, value.count <= 80, !value.contains(where: \.isNewline) else { return false }
             config.portalTitle = value
@@ -183,6 +188,15 @@ enum ConfigurationKeys {
         Key(path: path, allowed: allowed) { config, value, _ in
             guard let seconds = DurationParser.seconds(value), range.contains(seconds) else { return false }
             set(&config, seconds)
+            return true
+        }
+    }
+
+    /// A key that takes a whole number in `range`.
+    static func whole(_ path: String, _ range: ClosedRange<Int>, _ set: @escaping @Sendable (inout Configuration, Int) -> Void) -> Key {
+        Key(path: path, allowed: "a whole number from \(range.lowerBound) to \(range.upperBound)") { config, value, _ in
+            guard value.utf8.count <= 12, let number = Int(value), range.contains(number) else { return false }
+            set(&config, number)
             return true
         }
     }

@@ -20,6 +20,14 @@ public enum ConfigurationTemplate {
       # hash_queue checks waiting; past that a login gets 503 with Retry-After at once.
       hash_threads: 0
       hash_queue: 16
+      # Slow or silent clients: a request head must arrive within head_timeout of its first byte,
+      # a kept-alive connection is closed after idle_timeout without a request, and at most
+      # max_connections are open (max_connections_per_address from one address; trusted proxies
+      # are exempt).
+      head_timeout: 10s
+      idle_timeout: 60s
+      max_connections: 10000
+      max_connections_per_address: 128
 
     storage:
       sqlite:
@@ -49,6 +57,9 @@ public enum ConfigurationTemplate {
       remember_me: 30d
       # Tie a session to the client's address: off, exact, or prefix (/24 for IPv4, /64 for IPv6).
       ip_binding: "off"
+      # Sessions kept in memory (about 200 bytes each). The store keeps them all; one that is not
+      # in memory is read from it on its next request.
+      cache_size: 100000
 
     auth:
       # password_and_otp: username, password and code. otp_only: a code (and the username when

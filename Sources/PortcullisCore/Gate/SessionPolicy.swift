@@ -44,9 +44,16 @@ public struct SessionPolicy: Sendable {
 
     /// Judges a session. `persistedActivity` is the last activity written to the store.
     public func judge(_ session: SessionState, persistedActivity: Int64, now: Int64, client: IPAddress, cookieDomain: String) -> SessionVerdict {
-        guard now < session.expiresAt, now.subtractingSaturating(session.lastActivity) < inactivity else { return .expired }
-        guard session.cookieDomain == cookieDomain else { return .wrongDomain }
-        guard Self.matches(session.clientIP, client, binding: binding) else { return .ipMismatch }
+        judge(expiresAt: session.expiresAt, lastActivity: session.lastActivity, persistedActivity: persistedActivity, now: now,
+              sameDomain: session.cookieDomain == cookieDomain, clientMatches: Self.matches(session.clientIP, client, binding: binding))
+    }
+
+    /// The same judgement from its parts, for callers that keep sessions compactly (the verify
+    /// cache): `sameDomain` and `clientMatches` are the two comparisons, made by the caller.
+    public func judge(expiresAt: Int64, lastActivity: Int64, persistedActivity: Int64, now: Int64, sameDomain: Bool, clientMatches: Bool) -> SessionVerdict {
+        guard now < expiresAt, now.subtractingSaturating(lastActivity) < inactivity else { return .expired }
+        guard sameDomain else { return .wrongDomain }
+        guard clientMatches else { return .ipMismatch }
         return .valid(persistActivity: now.subtractingSaturating(persistedActivity) >= max(1, inactivity / 10))
     }
 

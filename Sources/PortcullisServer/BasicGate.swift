@@ -48,7 +48,7 @@ public struct BasicGate: Sendable {
             }
             try await store.touchAppPassword(id: appPassword.id, at: now)
             try await regulator.succeeded(ticket, user: owner, client: client, now: now, method: "app_password:\(appPassword.label)")
-            return .allowed(Identity(user: owner.name, groups: owner.groups, name: owner.displayName, email: owner.email), userID: owner.id, appPasswordID: appPassword.id)
+            return .allowed(Identity(owner), userID: owner.id, appPasswordID: appPassword.id)
         }
 
         // In otp_only mode the Basic password is the code alone; otherwise one split of password
@@ -68,7 +68,7 @@ public struct BasicGate: Sendable {
         switch outcome {
         case .success(let user, _):
             try await regulator.succeeded(ticket, user: user, client: client, now: now, method: "basic")
-            return .allowed(Identity(user: user.name, groups: user.groups, name: user.displayName, email: user.email), userID: user.id, appPasswordID: nil)
+            return .allowed(Identity(user), userID: user.id, appPasswordID: nil)
         case .failure(let reason, _):
             let wrongCode = authenticator.mode == .passwordAndOTP && (reason == .badOTP || reason == .replayedOTP)
             return try await refuse(ticket, subject, reason: reason.rawValue, wrongCodeOf: wrongCode ? user?.id : nil, client: client, now: now)

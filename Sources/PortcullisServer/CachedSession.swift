@@ -1,36 +1,32 @@
 public import PortcullisCore
 
-/// A live session as the verify endpoints see it: its state, who it belongs to, and what the
-/// store last heard of its activity.
+/// A live session as the verify endpoints need it, on its way into the ``SessionCache``: when it
+/// ends, where from and for which cookie domain it may be used, and whose it is.
 public struct CachedSession: Sendable, Equatable {
-    public var state: SessionState
     public var identity: Identity
     public var userID: Int64
+    public var lastActivity: Int64
     /// The last activity written to the store; activity is written at most once per tenth of the
     /// inactivity window.
     public var persistedActivity: Int64
+    /// The absolute end: creation plus `session.expiration` (or `session.remember_me`).
+    public var expiresAt: Int64
+    /// The address it was made from (for `session.ip_binding`).
+    public var client: PackedAddress
+    /// The cookie domain it was made for.
+    public var cookieDomain: String
     /// SHA-256 of the token, as the store keeps it.
     public let idHash: [UInt8]
-    /// When this server added it (a sequence number), so a reload in flight does not drop it.
-    var sequence: UInt64 = 0
-    /// The token's own bytes as a key, once this process has seen the token.
-    var tokenKey: SessionKey?
 
-    public init(state: SessionState, identity: Identity, userID: Int64, persistedActivity: Int64, idHash: [UInt8]) {
-        self.state = state
+    public init(identity: Identity, userID: Int64, lastActivity: Int64, persistedActivity: Int64, expiresAt: Int64,
+                client: PackedAddress, cookieDomain: String, idHash: [UInt8]) {
         self.identity = identity
         self.userID = userID
+        self.lastActivity = lastActivity
         self.persistedActivity = persistedActivity
+        self.expiresAt = expiresAt
+        self.client = client
+        self.cookieDomain = cookieDomain
         self.idHash = idHash
-    }
-}
-
-extension CachedSession {
-    /// Takes the newer activity of the copy this server held, and when it added it.
-    mutating func merge(activityOf old: CachedSession) {
-        state.lastActivity = max(state.lastActivity, old.state.lastActivity)
-        persistedActivity = max(persistedActivity, old.persistedActivity)
-        sequence = old.sequence
-        tokenKey = old.tokenKey
     }
 }

@@ -1,9 +1,11 @@
 public import PortcullisCore
+public import PortcullisStore
 
-/// The verify pipeline: from a proxy's headers to an answer, synchronously.
+/// The verify pipeline: from a proxy's headers to an answer.
 ///
-/// This runs on every request the proxy handles, so it does no I/O and does not wait: sessions come
-/// from the in-memory ``SessionCache`` and store writes are only enqueued (``SessionWrites``).
+/// This runs on every request the proxy handles, so its common case does no I/O and does not wait:
+/// sessions come from the in-memory ``SessionCache`` and store writes are only enqueued
+/// (``SessionWrites``). Only a token this server has not seen lately costs one store read.
 public struct Gate: Sendable {
     public let decider: ForwardAuthDecider
     public let policy: SessionPolicy
@@ -11,17 +13,21 @@ public struct Gate: Sendable {
     public let cache: SessionCache
     public let writes: SessionWrites
     public let clock: GateClock
+    /// Where sessions not in memory are read from.
+    public let store: any SessionStore
 
-    public init(configuration: Configuration, cache: SessionCache, writes: SessionWrites, clock: GateClock) {
+    public init(configuration: Configuration, cache: SessionCache, writes: SessionWrites, clock: GateClock, store: any SessionStore) {
         decider = ForwardAuthDecider(cookies: configuration.effectiveSessionCookies)
         policy = SessionPolicy(inactivity: configuration.sessionInactivity, binding: configuration.sessionIPBinding)
         resolver = ClientIPResolver(trustedProxies: configuration.trustedProxies)
         self.cache = cache
         self.writes = writes
         self.clock = clock
+        self.store = store
     }
 
-    /// Answers a verify request.
+    /// Answers a verify request from memory; nil when its session token must be read from the store
+    /// first (``load(_:)``, then ask again).
     /// - Parameters:
     ///   - request: the proxy's headers.
     ///   - cookieHeader: the `Cookie` header the proxy passed on.
@@ -30,8 +36,8 @@ public struct Gate: Sendable {
     ///   - style: the endpoint's contract.
     /// - Returns: the answer, and the cookie settings of the original host when it has some (so a
     ///   caller that goes on, as HTTP Basic does, need not rebuild the request).
-    public func verify(_ request: VerifyRequest, cookieHeader: String?, peer: IPAddress, forwardedFor: String?,
-                       style: VerifyStyle) -> (verdict: VerifyVerdict, cookie: SessionCookieConfiguration?) {
+    public func verifyFromMemory(_ request: VerifyRequest, cookieHeader: String?, peer: IPAddress, forwardedFor: String?,
+                                 style: VerifyStyle) -> (verdict: VerifyVerdict, cookie: SessionCookieConfiguration?)? {
         let original: OriginalRequest
         switch decider.original(request, style: style) {
         case .answer(let verdict): return (verdict, nil)
@@ -40,28 +46,88 @@ public struct Gate: Sendable {
         guard let cookie = decider.cookie(for: original.host) else {
             return (decider.unauthenticated(original, request: request, style: style), nil)
         }
-        if let identity = session(cookieHeader: cookieHeader, cookie: cookie, client: resolver.resolve(peer: peer, forwardedFor: forwardedFor)) {
-            return (.allow(identity), cookie)
+        switch sessionFromMemory(cookieHeader: cookieHeader, cookie: cookie, client: resolver.resolve(peer: peer, forwardedFor: forwardedFor)) {
+        case .valid(let identity): return (.allow(identity), cookie)
+        case .none: return (decider.unauthenticated(original, request: request, style: style), cookie)
+        case .unknown: return nil
         }
-        return (decider.unauthenticated(original, request: request, style: style), cookie)
     }
 
-    /// The identity of a valid session in `cookieHeader` for `cookie`'s domain, recording its use.
-    public func session(cookieHeader: String?, cookie: SessionCookieConfiguration, client: IPAddress) -> Identity? {
-        guard let value = Cookies.value(named: cookie.name, in: cookieHeader), let token = SessionToken(cookieValue: value) else {
+    /// Answers a verify request, reading its session from the store when it is not in memory.
+    public func verify(_ request: VerifyRequest, cookieHeader: String?, peer: IPAddress, forwardedFor: String?,
+                       style: VerifyStyle) async throws -> (verdict: VerifyVerdict, cookie: SessionCookieConfiguration?) {
+        if let answer = verifyFromMemory(request, cookieHeader: cookieHeader, peer: peer, forwardedFor: forwardedFor, style: style) {
+            return answer
+        }
+        if let token = Self.token(in: cookieHeader, request: request, decider: decider, style: style) { try await load(token) }
+        if let answer = verifyFromMemory(request, cookieHeader: cookieHeader, peer: peer, forwardedFor: forwardedFor, style: style) {
+            return answer
+        }
+        // Still unknown: store reads kept racing with removals. Not logged in, to be safe.
+        guard case .original(let original) = decider.original(request, style: style) else { return (.unauthorized(location: nil), nil) }
+        return (decider.unauthenticated(original, request: request, style: style), decider.cookie(for: original.host))
+    }
+
+    /// The identity of a valid session in `cookieHeader` for `cookie`'s domain, recording its use;
+    /// reads the session from the store when it is not in memory.
+    public func session(cookieHeader: String?, cookie: SessionCookieConfiguration, client: IPAddress) async throws -> Identity? {
+        switch sessionFromMemory(cookieHeader: cookieHeader, cookie: cookie, client: client) {
+        case .valid(let identity): return identity
+        case .none: return nil
+        case .unknown:
+            guard let value = Cookies.value(named: cookie.name, in: cookieHeader), let token = SessionToken(cookieValue: value) else { return nil }
+            try await load(token)
+            if case .valid(let identity) = sessionFromMemory(cookieHeader: cookieHeader, cookie: cookie, client: client) { return identity }
             return nil
         }
-        switch cache.use(token, now: clock.now(), client: client, cookieDomain: cookie.domain, policy: policy) {
-        case .valid(let identity, let touch, let idHash):
-            if let touch {
-                writes.enqueue(.touch(idHash: idHash, at: touch))
+    }
+
+    /// Reads the session of `token` from the store into the cache, or remembers that the store has
+    /// none. A read that raced with a removal (a logout, a revocation applied meanwhile) is read again.
+    public func load(_ token: SessionToken) async throws {
+        let idHash = token.storageHash
+        for _ in 0..<3 {
+            let since = cache.currentSequence()
+            guard let (record, user) = try await store.liveSession(idHash: idHash, at: clock.now()), !user.disabled,
+                  let session = CachedSession(record: record, user: user) else {
+                cache.rememberMiss(token)
+                return
             }
-            return identity
+            let (added, evicted) = cache.load(session, token: token, readSince: since)
+            if let evicted { writes.enqueue(.touch(idHash: evicted.idHash, at: evicted.at)) }
+            if added { return }
+        }
+    }
+
+    /// What memory says of the session in `cookieHeader`.
+    enum MemoryAnswer {
+        case valid(Identity)
+        case none
+        case unknown
+    }
+
+    func sessionFromMemory(cookieHeader: String?, cookie: SessionCookieConfiguration, client: IPAddress) -> MemoryAnswer {
+        guard let value = Cookies.value(named: cookie.name, in: cookieHeader), let token = SessionToken(cookieValue: value) else {
+            return .none
+        }
+        switch cache.use(token, now: clock.now(), client: PackedAddress(client), cookieDomain: cookie.domain, policy: policy) {
+        case .valid(let identity, let touch):
+            if let touch { writes.enqueue(.touch(idHash: touch.idHash, at: touch.at)) }
+            return .valid(identity)
         case .ended(let idHash):
             writes.enqueue(.delete(idHash: idHash))
-            return nil
+            return .none
         case .none:
-            return nil
+            return .none
+        case .unknown:
+            return .unknown
         }
+    }
+
+    /// The session token a verify request carries for its original host, if any.
+    static func token(in cookieHeader: String?, request: VerifyRequest, decider: ForwardAuthDecider, style: VerifyStyle) -> SessionToken? {
+        guard case .original(let original) = decider.original(request, style: style), let cookie = decider.cookie(for: original.host),
+              let value = Cookies.value(named: cookie.name, in: cookieHeader) else { return nil }
+        return SessionToken(cookieValue: value)
     }
 }

@@ -17,22 +17,23 @@ public struct GateServer {
     public let router: Router<GateContext>
     let configuration: Configuration
 
-    /// Loads the live sessions from the store and sets up the routes.
+    /// Sets up the routes; sessions are read from the store as their tokens are first seen.
     /// - Parameters:
     ///   - logoDataURI: `portal.logo_file` read as a `data:` URI.
     ///   - dummyHash: the hash unknown users are checked against; made fresh when nil.
+    ///   - cacheCapacity: sessions kept in memory; `session.cache_size` when nil.
     public static func make(
         configuration: Configuration, vault: Vault, logger: Logger, clock: GateClock = .system,
-        logoDataURI: String? = nil, dummyHash: String? = nil, cacheCapacity: Int = 100_000
+        logoDataURI: String? = nil, dummyHash: String? = nil, cacheCapacity: Int? = nil
     ) async throws -> GateServer {
         // Password checks get threads of their own, so a login flood cannot starve the store and the session sync.
         var vault = vault
         vault.hashPool = vault.hashPool ?? PasswordHashPool(threadCount: configuration.hashThreads == 0 ? nil : configuration.hashThreads,
                                                             capacity: configuration.hashQueue)
-        let cache = SessionCache(capacity: cacheCapacity)
+        let cache = SessionCache(capacity: cacheCapacity ?? configuration.sessionCacheSize)
         let writes = SessionWrites()
-        let changesAfter = try await SessionSync.load(store: vault.store, into: cache, now: clock.now())
-        let gate = Gate(configuration: configuration, cache: cache, writes: writes, clock: clock)
+        let changesAfter = try await SessionSync.startingSequence(store: vault.store)
+        let gate = Gate(configuration: configuration, cache: cache, writes: writes, clock: clock, store: vault.store)
         let dummy: String
         if let dummyHash { dummy = dummyHash } else { dummy = try await Authenticator.makeDummyHash(vault: vault) }
         let authenticator = Authenticator(vault: vault, configuration: configuration, dummyHash: dummy)
@@ -55,8 +56,11 @@ public struct GateServer {
 
     /// The Hummingbird application listening on `server.listen`, with the session sync as a service.
     public func application(logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
-        Application(
+        let limits = ConnectionLimits(maxTotal: configuration.maxConnections, maxPerAddress: configuration.maxConnectionsPerAddress, resolver: gate.resolver)
+        return Application(
             router: router,
+            server: GateChannel.builder(gate: gate, limits: limits, headTimeout: .seconds(configuration.headTimeout),
+                                        idleTimeout: .seconds(configuration.idleTimeout)),
             configuration: .init(address: .hostname(configuration.listenHost, port: configuration.listenPort), serverName: nil),
             services: [sync, housekeeping],
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },

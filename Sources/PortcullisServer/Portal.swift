@@ -30,7 +30,7 @@ public struct Portal: Sendable {
         router.get("/") { _, _ in PortalResponses.redirect(to: "/login", status: .found) }
         router.get("/login") { request, context in try await showLogin(request, context) }
         router.post("/login") { request, context in try await login(request, context) }
-        router.get("/logout") { request, context in showLogout(request, context) }
+        router.get("/logout") { request, context in try await showLogout(request, context) }
         router.post("/logout") { request, context in try await logout(request, context) }
         router.get("/api/health") { _, _ in await health() }
     }
@@ -124,7 +124,7 @@ public struct Portal: Sendable {
         guard case .success(let visit) = self.visit(request, context) else { return wrongHostPage(request, context) }
         let query = request.uri.query.flatMap { FormFields(parsing: $0) }
         let redirect = gate.decider.acceptedRedirect(query?["rd"], cookie: visit.cookie)
-        if let identity = gate.session(cookieHeader: request.headers[.cookie], cookie: visit.cookie, client: visit.client) {
+        if let identity = try await gate.session(cookieHeader: request.headers[.cookie], cookie: visit.cookie, client: visit.client) {
             if let redirect { return PortalResponses.redirect(to: redirect, status: .found) }
             let html = page.message(heading: "Logged in", text: "You are logged in as \(identity.user).", link: ("Log out", "/logout"), nonce: visit.nonce)
             return PortalResponses.page(html, status: .ok, nonce: visit.nonce, cookie: visit.cookie)
@@ -241,8 +241,9 @@ public struct Portal: Sendable {
         let record = SessionRecord(idHash: token.storageHash, userID: user.id, createdAt: now, lastActivity: now, expiresAt: now + lifetime,
                                    clientIP: visit.client.description, authLevel: authLevel, rememberMe: rememberMe, cookieDomain: visit.cookie.domain)
         try await store.createSession(record)
+        // A session that leaves memory to make room stays valid in the store; only its activity is written.
         if let cached = CachedSession(record: record, user: user), let evicted = gate.cache.insert(cached, token: token) {
-            gate.writes.enqueue(.delete(idHash: evicted))
+            gate.writes.enqueue(.touch(idHash: evicted.idHash, at: evicted.at))
         }
         return token
     }
@@ -266,10 +267,10 @@ public struct Portal: Sendable {
 
     // MARK: Log out
 
-    func showLogout(_ request: Request, _ context: GateContext) -> Response {
+    func showLogout(_ request: Request, _ context: GateContext) async throws -> Response {
         guard case .success(let visit) = self.visit(request, context) else { return wrongHostPage(request, context) }
         let redirect = gate.decider.acceptedRedirect(request.uri.query.flatMap { FormFields(parsing: $0) }?["rd"], cookie: visit.cookie)
-        guard let identity = gate.session(cookieHeader: request.headers[.cookie], cookie: visit.cookie, client: visit.client) else {
+        guard let identity = try await gate.session(cookieHeader: request.headers[.cookie], cookie: visit.cookie, client: visit.client) else {
             return messagePage(visit, status: .ok, heading: "Not logged in", text: "There is no session to end in this browser.")
         }
         let cookieValue = visit.csrfCookie ?? csrf.newCookieValue()
@@ -289,7 +290,7 @@ public struct Portal: Sendable {
         let clearing = Cookies.setCookie("", for: visit.cookie, maxAge: 0)
         if let value = Cookies.value(named: visit.cookie.name, in: request.headers[.cookie]), let token = SessionToken(cookieValue: value) {
             let idHash = token.storageHash
-            let user = gate.cache.remove(token: token)?.identity.user
+            let user = gate.cache.remove(token: token)?.user
             if try await store.deleteSession(idHash: idHash) || user != nil {
                 try await regulator.loggedOut(userName: user ?? "", client: visit.client, now: gate.clock.now())
             }

@@ -1,216 +1,169 @@
 public import PortcullisCore
 import Synchronization
 
-/// The live sessions, in memory, readable synchronously from any thread.
+/// The sessions this server used lately, in memory: a bounded cache in front of the store.
 ///
-/// The verify endpoints look every request up here: no `await`, no database. A token is hashed
-/// (SHA-256) the first time this process sees it; after that it is found by its own bytes. The table
-/// is bounded: past ``capacity`` the longest-idle session is ended to make room.
+/// The verify endpoints look every request up here, synchronously: no `await`, no database. A token
+/// that is not here is ``Use/unknown``, and the caller reads it from the store once
+/// (``Gate/load(_:)``) and adds it; a token the store does not know is remembered as a miss (up to
+/// ``missCapacity`` of them), so a stale cookie costs one store read, not one per request.
+///
+/// At most ``capacity`` sessions are kept. Past it the least recently used one leaves memory in
+/// O(1); it stays valid in the store and comes back on its next request, so a full cache never
+/// refuses a valid session. Each entry is a fixed-size record without references (about 130
+/// bytes, plus two small index entries); the identity headers are kept once per user.
 public final class SessionCache: Sendable {
     /// What happened to a session looked up for a request.
     public enum Use: Sendable, Equatable {
-        /// Valid. `touch` is the activity time to write to the store, when one is due.
-        case valid(Identity, touch: Int64?, idHash: [UInt8])
-        /// It ended now (expired, or used from outside its IP binding); delete it from the store.
+        /// Valid. `touch` is the activity to write to the store, when one is due.
+        case valid(Identity, touch: SessionTouch?)
+        /// It ended now (expired, or used from outside its IP binding): delete it from the store.
         case ended(idHash: [UInt8])
-        /// No such session here, or one made for another cookie domain.
+        /// Not valid: the store does not know it (a remembered miss), or it was made for another
+        /// cookie domain.
         case none
+        /// Not in memory: read it from the store.
+        case unknown
     }
 
-    private struct Table {
-        var byHash: [SessionKey: CachedSession] = [:]
-        var hashByToken: [SessionKey: SessionKey] = [:]
-        /// The hashes of each user's sessions, so a user's change touches only theirs.
-        var hashesByUser: [Int64: Set<SessionKey>] = [:]
-        var sequence: UInt64 = 0
-
-        mutating func put(_ session: CachedSession, at key: SessionKey) {
-            if let old = byHash.updateValue(session, forKey: key), old.userID != session.userID {
-                hashesByUser[old.userID]?.remove(key)
-            }
-            hashesByUser[session.userID, default: []].insert(key)
-        }
-
-        @discardableResult
-        mutating func remove(_ key: SessionKey) -> CachedSession? {
-            guard let session = byHash.removeValue(forKey: key) else { return nil }
-            if let token = session.tokenKey { hashByToken[token] = nil }
-            if hashesByUser[session.userID]?.remove(key) != nil, hashesByUser[session.userID]?.isEmpty == true {
-                hashesByUser[session.userID] = nil
-            }
-            return session
-        }
-    }
-
-    private let table = Mutex(Table())
-    /// The most sessions kept.
+    private let table: Mutex<SessionTable>
+    /// The most sessions kept in memory.
     public let capacity: Int
+    /// The most unknown tokens remembered.
+    public let missCapacity: Int
 
-    public init(capacity: Int = 100_000) {
-        self.capacity = max(1, capacity)
+    public init(capacity: Int = 100_000, missCapacity: Int = 16_384) {
+        self.capacity = max(1, min(capacity, Int(Int32.max / 2)))
+        self.missCapacity = max(1, missCapacity)
+        table = Mutex(SessionTable(capacity: self.capacity, missCapacity: self.missCapacity))
     }
 
-    /// How many sessions are live here.
-    public var count: Int { table.withLock { $0.byHash.count } }
+    /// How many sessions are in memory.
+    public var count: Int { table.withLock { $0.count } }
 
     /// Looks `token` up and judges it under `policy`; records the activity in memory.
-    public func use(_ token: SessionToken, now: Int64, client: IPAddress, cookieDomain: String, policy: SessionPolicy) -> Use {
+    public func use(_ token: SessionToken, now: Int64, client: PackedAddress, cookieDomain: String, policy: SessionPolicy) -> Use {
         guard let tokenKey = SessionKey(token.bytes) else { return .none }
-        let known = table.withLock { $0.hashByToken[tokenKey] }
-        let hashKey: SessionKey
-        if let known {
-            hashKey = known
-        } else {
-            // First sight of this token in this process: one SHA-256, outside the lock.
-            guard let computed = SessionKey(token.storageHash) else { return .none }
-            hashKey = computed
-        }
         return table.withLock { table in
-            guard var session = table.byHash[hashKey] else { return .none }
-            if known == nil {
-                table.hashByToken[tokenKey] = hashKey
-                session.tokenKey = tokenKey
-                table.byHash[hashKey] = session
-            }
-            switch policy.judge(session.state, persistedActivity: session.persistedActivity, now: now, client: client, cookieDomain: cookieDomain) {
+            guard let slot = table.slot(token: tokenKey) else { return table.isMiss(tokenKey) ? .none : .unknown }
+            let entry = table.entries[Int(slot)]
+            let verdict = policy.judge(expiresAt: entry.expiresAt, lastActivity: entry.lastActivity, persistedActivity: entry.persistedActivity,
+                                       now: now, sameDomain: table.domains[Int(entry.domain)] == cookieDomain,
+                                       clientMatches: entry.client.matches(client, binding: policy.binding))
+            switch verdict {
             case .valid(let persist):
-                session.state.lastActivity = max(session.state.lastActivity, now)
-                if persist { session.persistedActivity = now }
-                table.byHash[hashKey] = session
-                return .valid(session.identity, touch: persist ? now : nil, idHash: session.idHash)
+                table.entries[Int(slot)].lastActivity = max(entry.lastActivity, now)
+                if persist { table.entries[Int(slot)].persistedActivity = now }
+                table.markUsed(slot)
+                return .valid(table.users[Int(entry.user)].identity, touch: persist ? SessionTouch(idHash: entry.hash.bytes, at: now) : nil)
             case .expired, .ipMismatch:
-                table.remove(hashKey)
-                table.hashByToken[tokenKey] = nil
-                return .ended(idHash: session.idHash)
+                // Until the store's delete is done, the store would still hand it back: remember it as
+                // unknown, and keep a read in flight from bringing it back.
+                table.noteRemoval(hash: entry.hash, userID: nil)
+                table.remove(slot)
+                table.rememberMiss(tokenKey)
+                return .ended(idHash: entry.hash.bytes)
             case .wrongDomain:
                 return .none
             }
         }
     }
 
-    /// The session for `token`, without judging or touching it.
-    public func session(for token: SessionToken) -> CachedSession? {
-        guard let hashKey = SessionKey(token.storageHash) else { return nil }
-        return table.withLock { $0.byHash[hashKey] }
-    }
-
-    /// Whether the session with this hash is here.
-    public func contains(idHash: [UInt8]) -> Bool {
-        guard let hashKey = SessionKey(idHash) else { return false }
-        return table.withLock { $0.byHash[hashKey] != nil }
-    }
-
-    /// Adds a session made by this server. Returns the hash of a session evicted to make room, if any.
+    /// Adds a session this server just made. Returns the activity of a session that left memory to
+    /// make room, when the store has not heard of it yet.
     @discardableResult
-    public func insert(_ session: CachedSession, token: SessionToken) -> [UInt8]? {
-        guard let hashKey = SessionKey(session.idHash), let tokenKey = SessionKey(token.bytes) else { return nil }
+    public func insert(_ session: CachedSession, token: SessionToken) -> SessionTouch? {
+        guard let tokenKey = SessionKey(token.bytes), let hashKey = SessionKey(session.idHash) else { return nil }
+        return table.withLock { $0.add(session, token: tokenKey, hash: hashKey) }
+    }
+
+    /// Adds a session read from the store for `token`, unless something was removed since `sequence`
+    /// (read with ``currentSequence()`` before the store was read) that may concern it: then it returns
+    /// false and the caller reads again, so a session ended meanwhile never comes back.
+    public func load(_ session: CachedSession, token: SessionToken, readSince sequence: UInt64) -> (added: Bool, evicted: SessionTouch?) {
+        guard let tokenKey = SessionKey(token.bytes), let hashKey = SessionKey(session.idHash) else { return (false, nil) }
         return table.withLock { table in
-            var evicted: [UInt8]?
-            if table.byHash[hashKey] == nil, table.byHash.count >= capacity,
-               let idlest = table.byHash.min(by: { $0.value.state.lastActivity < $1.value.state.lastActivity }) {
-                evicted = table.remove(idlest.key)?.idHash
-            }
-            table.sequence += 1
-            var stored = session
-            stored.sequence = table.sequence
-            stored.tokenKey = tokenKey
-            table.put(stored, at: hashKey)
-            table.hashByToken[tokenKey] = hashKey
-            return evicted
+            guard !table.removedSince(sequence, hash: hashKey, userID: session.userID) else { return (false, nil) }
+            if table.slot(token: tokenKey) != nil { return (true, nil) }
+            return (true, table.add(session, token: tokenKey, hash: hashKey))
         }
     }
 
-    /// Adds a session read from the store (made by another server) unless it is here already or the
-    /// table is full.
-    public func add(_ session: CachedSession) {
-        guard let hashKey = SessionKey(session.idHash) else { return }
-        table.withLock { table in
-            guard table.byHash[hashKey] == nil, table.byHash.count < capacity else { return }
-            var stored = session
-            stored.tokenKey = nil
-            table.put(stored, at: hashKey)
-        }
+    /// Remembers that the store has no live session for `token`.
+    public func rememberMiss(_ token: SessionToken) {
+        guard let tokenKey = SessionKey(token.bytes) else { return }
+        table.withLock { $0.rememberMiss(tokenKey) }
     }
 
-    /// Removes the session of `token` (logout) and returns it, if it was here.
+    /// Removes the session of `token` (logout) and returns its identity, if it was here.
     @discardableResult
-    public func remove(token: SessionToken) -> CachedSession? {
+    public func remove(token: SessionToken) -> Identity? {
         guard let tokenKey = SessionKey(token.bytes), let hashKey = SessionKey(token.storageHash) else { return nil }
         return table.withLock { table in
-            table.hashByToken[tokenKey] = nil
-            return table.remove(hashKey)
+            // Until the store's delete is done, the store would still hand it back.
+            table.noteRemoval(hash: hashKey, userID: nil)
+            table.rememberMiss(tokenKey)
+            guard let slot = table.slot(token: tokenKey) else { return nil }
+            let identity = table.users[Int(table.entries[Int(slot)].user)].identity
+            table.remove(slot)
+            return identity
         }
     }
 
     /// Removes the session with this hash (it ended elsewhere), if it is here.
     public func remove(idHash: [UInt8]) {
         guard let hashKey = SessionKey(idHash) else { return }
-        table.withLock { _ = $0.remove(hashKey) }
-    }
-
-    /// Removes every session (all were ended).
-    public func removeAll() {
         table.withLock { table in
-            table.byHash.removeAll()
-            table.hashByToken.removeAll()
-            table.hashesByUser.removeAll()
+            table.noteRemoval(hash: hashKey, userID: nil)
+            if let slot = table.slot(hash: hashKey) { table.remove(slot) }
         }
     }
 
-    /// Replaces one user's sessions with `sessions` read from the store (their user changed),
-    /// keeping activity newer than the store's and sessions this server added after `sequence`.
-    /// Costs the number of that user's sessions, whatever the size of the table.
-    public func replaceSessions(ofUser userID: Int64, with sessions: [CachedSession], readSince sequence: UInt64) {
+    /// Removes every session. Returns the activity the store has not heard of yet.
+    @discardableResult
+    public func removeAll() -> [SessionTouch] {
+        table.withLock { $0.removeAll() }
+    }
+
+    /// Whether any session of this user is in memory.
+    public func hasSessions(ofUser userID: Int64) -> Bool {
+        table.withLock { $0.userSlots[userID] != nil }
+    }
+
+    /// Brings one user's sessions in step with the store after the user changed: `identity` is
+    /// their identity now, `live` the hashes of their live sessions in the store (nil identity: the
+    /// user is gone or disabled). Sessions not live in the store leave memory, unless this server
+    /// added them after `sequence` (the store read may not have seen them).
+    public func update(user userID: Int64, identity: Identity?, live: Set<[UInt8]>, readSince sequence: UInt64) {
+        let liveKeys = Set(live.compactMap(SessionKey.init))
         table.withLock { table in
-            var previous: [SessionKey: CachedSession] = [:]
-            for key in table.hashesByUser[userID] ?? [] {
-                if let session = table.remove(key) { previous[key] = session }
-            }
-            for var session in sessions where session.userID == userID {
-                guard let key = SessionKey(session.idHash), table.byHash[key] == nil else { continue }
-                if let old = previous.removeValue(forKey: key) {
-                    session.merge(activityOf: old)
-                    if let token = old.tokenKey { table.hashByToken[token] = key }
-                } else if table.byHash.count >= capacity {
-                    continue
+            guard let userSlot = table.userSlots[userID] else { return }
+            if let identity { table.users[Int(userSlot)].identity = identity }
+            for slot in table.slots(ofUser: userSlot) {
+                let entry = table.entries[Int(slot)]
+                if entry.added <= sequence && (identity == nil || !liveKeys.contains(entry.hash)) {
+                    table.noteRemoval(hash: entry.hash, userID: userID)
+                    table.remove(slot)
                 }
-                table.put(session, at: key)
-            }
-            // Sessions this server made after the read started: the read may not have seen them.
-            for (key, session) in previous where session.sequence > sequence {
-                table.put(session, at: key)
-                if let token = session.tokenKey { table.hashByToken[token] = key }
             }
         }
     }
 
-    /// The sequence number before a reload starts reading the store; pass it to ``replace(with:readSince:)``.
+    /// The table's sequence, read before a store read whose result goes to ``load(_:token:readSince:)``
+    /// or ``update(user:identity:live:readSince:)``.
     public func currentSequence() -> UInt64 {
         table.withLock { $0.sequence }
     }
+}
 
-    /// Replaces the table with the sessions read from the store, keeping activity newer than the
-    /// store's and sessions this server added after `sequence` (the reload did not see them yet).
-    public func replace(with sessions: [CachedSession], readSince sequence: UInt64) {
-        table.withLock { table in
-            var fresh = Table()
-            fresh.sequence = table.sequence
-            fresh.byHash.reserveCapacity(min(sessions.count, capacity))
-            for var session in sessions.suffix(capacity) {
-                guard let key = SessionKey(session.idHash) else { continue }
-                if let old = table.byHash[key] { session.merge(activityOf: old) }
-                fresh.put(session, at: key)
-            }
-            for (key, session) in table.byHash where session.sequence > sequence && fresh.byHash[key] == nil {
-                fresh.put(session, at: key)
-            }
-            fresh.hashByToken = table.hashByToken.filter { fresh.byHash[$0.value] != nil }
-            table = fresh
-        }
+/// Activity of a session to write to the store.
+public struct SessionTouch: Sendable, Equatable {
+    public init(idHash: [UInt8], at: Int64) {
+        self.idHash = idHash
+        self.at = at
     }
 
-    /// Every session, for listing.
-    public func all() -> [CachedSession] {
-        table.withLock { Array($0.byHash.values) }
-    }
+    /// SHA-256 of the token, as the store keys it.
+    public let idHash: [UInt8]
+    public let at: Int64
 }

@@ -1,4 +1,5 @@
 public import Logging
+import PortcullisCore
 public import PortcullisStore
 public import ServiceLifecycle
 
@@ -6,13 +7,13 @@ public import ServiceLifecycle
 /// - performs the writes the verify path enqueued (activity, ended sessions);
 /// - follows the store's change log (a logout elsewhere, `portcullis session revoke`, a user
 ///   changed or removed, a device or app password added or removed) within ``pollInterval``,
-///   applying each change to what depends on it only; everything is read again only at start and
-///   when this server fell behind the pruned log;
+///   applying each change to what depends on it only; when this server fell behind the pruned log,
+///   it forgets every cached session (each is read again on its next request);
 /// - deletes sessions past their absolute expiry, and prunes the change log, now and then.
 ///
 /// Store reads happen outside the cache's lock; the cache then takes small deltas under it.
 public struct SessionSync: Service {
-    let store: any Store
+    let store: any SessionStore & ChangeLogStore & AppPasswordStore
     let cache: SessionCache
     let writes: SessionWrites
     let clock: GateClock
@@ -33,8 +34,8 @@ public struct SessionSync: Service {
     /// Called after everything was read again (what changed is unknown: forget everything derived).
     var onReload: @Sendable () -> Void = {}
 
-    /// - Parameter sequence: what ``load(store:into:now:)`` returned for `cache`.
-    public init(store: any Store, cache: SessionCache, writes: SessionWrites, clock: GateClock, logger: Logger, changesAfter sequence: Int64) {
+    /// - Parameter sequence: what ``startingSequence(store:)`` returned.
+    public init(store: any SessionStore & ChangeLogStore & AppPasswordStore, cache: SessionCache, writes: SessionWrites, clock: GateClock, logger: Logger, changesAfter sequence: Int64) {
         self.store = store
         self.cache = cache
         self.writes = writes
@@ -43,17 +44,10 @@ public struct SessionSync: Service {
         self.startSequence = sequence
     }
 
-    /// Reads every live session of enabled users from the store into the cache.
-    /// - Returns: the change log sequence to follow from (read first, so no change is missed).
-    @discardableResult
-    public static func load(store: any Store, into cache: SessionCache, now: Int64) async throws -> Int64 {
-        let latest = try await store.latestChangeSequence()
-        let since = cache.currentSequence()
-        let sessions = try await store.liveSessions(at: now).compactMap { record, user in
-            user.disabled ? nil : CachedSession(record: record, user: user)
-        }
-        cache.replace(with: sessions, readSince: since)
-        return latest
+    /// Where a server starting now follows the change log from. The cache starts empty: sessions
+    /// are read from the store when their tokens are first seen.
+    public static func startingSequence(store: any ChangeLogStore) async throws -> Int64 {
+        try await store.latestChangeSequence()
     }
 
     public func run() async throws {
@@ -113,8 +107,8 @@ public struct SessionSync: Service {
         while true {
             switch try await store.changes(after: cursor, limit: Self.changesPerRead) {
             case .fellBehind(let latest):
-                logger.notice("the change log no longer holds what this server missed; reading every session again")
-                try await Self.load(store: store, into: cache, now: clock.now())
+                logger.notice("the change log no longer holds what this server missed; forgetting every cached session")
+                for touch in cache.removeAll() { writes.enqueue(.touch(idHash: touch.idHash, at: touch.at)) }
                 onReload()
                 cursor = latest
                 return
@@ -132,24 +126,19 @@ public struct SessionSync: Service {
     private func apply(_ change: StoreChange) async throws {
         switch change.kind {
         case .sessionStarted:
-            // Made by another server (or before this one saw it): load that one session.
-            guard let hash = change.sessionHash, !cache.contains(idHash: hash),
-                  let (record, user) = try await store.liveSession(idHash: hash, at: clock.now()), !user.disabled,
-                  let session = CachedSession(record: record, user: user) else { return }
-            cache.add(session)
+            // Read from the store when its token is first seen here.
+            break
         case .sessionEnded:
             if let hash = change.sessionHash { cache.remove(idHash: hash) }
         case .allSessionsEnded:
             cache.removeAll()
         default:
-            guard let userID = change.userID else { return }
-            if change.kind.changesUser {
-                let since = cache.currentSequence()
-                let sessions = try await store.liveSessions(userID: userID, at: clock.now()).compactMap { record, user in
-                    user.disabled ? nil : CachedSession(record: record, user: user)
-                }
-                cache.replaceSessions(ofUser: userID, with: sessions, readSince: since)
-            }
+            guard let userID = change.userID, change.kind.changesUser, cache.hasSessions(ofUser: userID) else { break }
+            let since = cache.currentSequence()
+            let live = try await store.liveSessions(userID: userID, at: clock.now())
+            let user = live.first.map(\.1).flatMap { $0.disabled ? nil : $0 }
+            cache.update(user: userID, identity: user.map(Identity.init),
+                         live: Set(live.map(\.0.idHash)), readSince: since)
         }
         if change.kind.changesCredentials, let userID = change.userID { onUserChanged(userID) }
     }

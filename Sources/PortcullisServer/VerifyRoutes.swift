@@ -2,6 +2,7 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import PortcullisCore
+import Logging
 
 /// The endpoints proxies call on every request: forward auth, auth request, and their aliases.
 enum VerifyRoutes {
@@ -24,18 +25,46 @@ enum VerifyRoutes {
         }
     }
 
-    static func answer(_ request: Request, context: GateContext, gate: Gate, basic: BasicSupport, style: VerifyStyle) async throws -> Response {
-        let headers = request.headers
-        let verifyRequest = VerifyRequest(
+    /// The contract of a verify path (with or without a query), or nil for any other path.
+    static func style(ofPath path: String) -> VerifyStyle? {
+        let bare = path.utf8.firstIndex(of: UInt8(ascii: "?")).map { path[..<$0] } ?? path[...]
+        return endpoints.first { $0.path == bare }?.style
+    }
+
+    /// The proxy's headers that verify reads.
+    static func verifyRequest(_ headers: HTTPFields) -> VerifyRequest {
+        VerifyRequest(
             forwardedMethod: headers[HeaderNames.forwardedMethod], forwardedProto: headers[HeaderNames.forwardedProto],
             forwardedHost: headers[HeaderNames.forwardedHost], forwardedURI: headers[HeaderNames.forwardedURI],
             originalURL: headers[HeaderNames.originalURL], originalMethod: headers[HeaderNames.originalMethod],
             accept: headers[.accept], requestedWith: headers[HeaderNames.requestedWith]
         )
+    }
+
+    /// The headers of a 200 answer: who it is, for the app behind the proxy.
+    static func allowedFields(_ identity: Identity) -> HTTPFields {
+        var fields: HTTPFields = [.cacheControl: "no-store"]
+        fields[HeaderNames.remoteUser] = identity.user
+        fields[HeaderNames.remoteGroups] = identity.groups.joined(separator: ",")
+        fields[HeaderNames.remoteName] = identity.name
+        fields[HeaderNames.remoteEmail] = identity.email
+        return fields
+    }
+
+    static func answer(_ request: Request, context: GateContext, gate: Gate, basic: BasicSupport, style: VerifyStyle) async throws -> Response {
+        let headers = request.headers
+        let verifyRequest = verifyRequest(headers)
         let head = request.method == .head
-        // The common case is answered synchronously: a session from memory, no I/O.
-        let (verdict, cookie) = gate.verify(verifyRequest, cookieHeader: headers[.cookie], peer: context.peerAddress,
-                                            forwardedFor: headers[HeaderNames.forwardedFor], style: style)
+        // The common case is answered from memory; a session this server has not seen costs one store read.
+        let verdict: VerifyVerdict
+        let cookie: SessionCookieConfiguration?
+        do {
+            (verdict, cookie) = try await gate.verify(verifyRequest, cookieHeader: headers[.cookie], peer: context.peerAddress,
+                                                      forwardedFor: headers[HeaderNames.forwardedFor], style: style)
+        } catch {
+            context.logger.error("could not read a session from the store", metadata: ["error": "\(error)"])
+            return refusal("The session store does not answer. Try again in a moment.", status: .serviceUnavailable, retryAfter: 1, style: style, head: head)
+        }
         switch verdict {
         case .allow, .badRequest, .forbidden:
             return response(for: verdict, head: head)
@@ -90,11 +119,7 @@ enum VerifyRoutes {
         var text = ""
         switch verdict {
         case .allow(let identity):
-            status = .ok
-            fields[HeaderNames.remoteUser] = identity.user
-            fields[HeaderNames.remoteGroups] = identity.groups.joined(separator: ",")
-            fields[HeaderNames.remoteName] = identity.name
-            fields[HeaderNames.remoteEmail] = identity.email
+            return Response(status: .ok, headers: allowedFields(identity))
         case .redirect(let code, let location):
             status = HTTPResponse.Status(code: code)
             fields[.location] = location

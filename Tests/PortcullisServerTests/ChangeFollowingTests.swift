@@ -12,7 +12,7 @@ import Testing
 /// A running server follows the store's change log: each change ends or reloads only what depended on it.
 @Suite("following the store's changes") struct ChangeFollowingTests {
     /// The message a server logs when it reads every session again.
-    static let fullReload = "reading every session again"
+    static let fullReload = "forgetting every cached session"
 
     /// Runs `body` against a server whose session sync runs, polling every 20 ms.
     func withServer(_ harness: GateHarness, capture: LogCapture = LogCapture(), _ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
@@ -190,20 +190,29 @@ import Testing
         }
     }
 
-    @Test("a server that fell behind the pruned log reads every session again")
+    @Test("a server that fell behind the pruned log forgets what it held: a session ended meanwhile is refused, others read again")
     func fellBehind() async throws {
         let harness = try await GateHarness.make()
         defer { Task { await harness.close() } }
         let alice = try await harness.addUser("alice")
         let capture = LogCapture()
         let server = try await harness.server(logger: capture.logger)
-        // While the server does not follow the log, a session is made elsewhere and the log is pruned past it.
-        let cookie = try await Self.storeSession(harness, userID: alice.id)
+        let ended = try await Self.storeSession(harness, userID: alice.id)
+        let kept = try await Self.storeSession(harness, userID: alice.id)
+        let app = Application(router: server.router)
+        try await app.test(.router) { (client: any TestClientProtocol) async throws in
+            #expect(try await client.verify(cookie: ended).status == .ok)
+            #expect(try await client.verify(cookie: kept).status == .ok)
+        }
+        // While the server does not follow the log, one session ends elsewhere and the log is pruned past it.
+        let endedHash = SessionToken(cookieValue: ended.dropFirst("portcullis_session=".count))!.storageHash
+        #expect(try await harness.store.deleteSession(idHash: endedHash))
         #expect(try await harness.store.pruneChanges(keepingLast: 0) > 0)
         var sync = server.sync
         sync.pollInterval = .milliseconds(20)
         try await Application(router: server.router, services: [sync]).test(.router) { client in
-            try await waitUntil { try await client.verify(cookie: cookie).status == .ok }
+            try await waitUntil { try await client.verify(cookie: ended).status == .found }
+            #expect(try await client.verify(cookie: kept).status == .ok)
         }
         #expect(capture.all.contains { $0.contains(Self.fullReload) })
     }

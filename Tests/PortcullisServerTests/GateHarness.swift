@@ -68,10 +68,11 @@ struct GateHarness {
         OTPVerifier.code(for: TOTP.step(at: clock.now, period: 30) + steps, secret: Self.secret, parameters: OTPParameters())
     }
 
-    func server(logger: Logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), logoDataURI: String? = nil) async throws -> GateServer {
+    func server(logger: Logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), logoDataURI: String? = nil,
+                cacheCapacity: Int? = nil) async throws -> GateServer {
         var random = SystemRandomNumberGenerator()
         return try await GateServer.make(configuration: configuration, vault: vault, logger: logger, clock: clock.gateClock,
-                                         logoDataURI: logoDataURI, dummyHash: try Self.hasher.hash("dummy", using: &random))
+                                         logoDataURI: logoDataURI, dummyHash: try Self.hasher.hash("dummy", using: &random), cacheCapacity: cacheCapacity)
     }
 
     /// Runs `body` against the router of a fresh server (no sockets).

@@ -61,10 +61,12 @@ import Testing
             return browser.sessionCookie
         }
         try await harness.withRouter { client, gate in
-            #expect(gate.cache.count == 1)
+            // The new server starts with nothing in memory and reads the session on first sight.
+            #expect(gate.cache.count == 0)
             let response = try await client.verify(cookie: cookie)
             #expect(response.status == .ok)
             #expect(response.headers[HTTPField.Name("Remote-User")!] == "alice")
+            #expect(gate.cache.count == 1)
         }
     }
 
@@ -131,28 +133,40 @@ import Testing
         }
     }
 
-    @Test("the session cache is bounded: past its capacity the longest-idle session ends")
+    @Test("the session cache is bounded: past its capacity the least recently used session leaves memory, not the store")
     func boundedCache() {
         let cache = SessionCache(capacity: 2)
         var random = SystemRandomNumberGenerator()
         let policy = SessionPolicy(inactivity: 3600, binding: .off)
-        let client = IPAddress("127.0.0.1")!
+        let client = PackedAddress(IPAddress("127.0.0.1")!)
         var tokens: [SessionToken] = []
         for index in 0..<3 {
             let token = SessionToken.generate(using: &random)
             tokens.append(token)
-            let state = SessionState(userName: "u\(index)", createdAt: 100, lastActivity: 100 + Int64(index), expiresAt: 10_000, clientIP: client, cookieDomain: "example.com")
-            let evicted = cache.insert(CachedSession(state: state, identity: Identity(user: "u\(index)", groups: [], name: "", email: ""), userID: Int64(index),
-                                                     persistedActivity: 100, idHash: token.storageHash), token: token)
-            #expect(evicted == (index == 2 ? tokens[0].storageHash : nil))
+            // The session evicted has activity the store has not heard of: it is handed back to be written.
+            let session = CachedSession(identity: Identity(user: "u\(index)", groups: [], name: "", email: ""), userID: Int64(index),
+                                        lastActivity: 100 + Int64(index), persistedActivity: 100, expiresAt: 10_000, client: client,
+                                        cookieDomain: "example.com", idHash: token.storageHash)
+            let evicted = cache.insert(session, token: token)
+            #expect(evicted == (index == 2 ? SessionTouch(idHash: tokens[1].storageHash, at: 101) : nil))
+            if index == 1 {
+                // The first session is used: the second becomes the least recently used.
+                _ = cache.use(tokens[0], now: 150, client: client, cookieDomain: "example.com", policy: policy)
+            }
         }
         #expect(cache.count == 2)
-        #expect(cache.use(tokens[0], now: 200, client: client, cookieDomain: "example.com", policy: policy) == .none)
-        guard case .valid(let identity, _, _) = cache.use(tokens[2], now: 200, client: client, cookieDomain: "example.com", policy: policy) else {
+        // Not refused: unknown here, so the caller reads it from the store.
+        #expect(cache.use(tokens[1], now: 200, client: client, cookieDomain: "example.com", policy: policy) == .unknown)
+        guard case .valid(let identity, _) = cache.use(tokens[2], now: 200, client: client, cookieDomain: "example.com", policy: policy) else {
             Issue.record("the newest session should be valid")
             return
         }
         #expect(identity.user == "u2")
+        guard case .valid(let first, _) = cache.use(tokens[0], now: 200, client: client, cookieDomain: "example.com", policy: policy) else {
+            Issue.record("the session used last should still be here")
+            return
+        }
+        #expect(first.user == "u0")
     }
 
     @Test("health answers 200 while the store answers and 503 with a reason when it does not")

@@ -1,0 +1,44 @@
+import Hummingbird
+import HummingbirdCore
+import Logging
+import NIOCore
+import PortcullisCore
+
+/// Hummingbird's HTTP/1 channel with the gate's own handlers around it: the connection limits and
+/// deadlines in front of the HTTP parser, and the verify handler between the parser and the router.
+struct GateChannel: HTTPChannelHandler {
+    typealias Value = HTTP1Channel.Value
+
+    let responder: HTTPChannelHandler.Responder
+    let gate: Gate
+    let limits: ConnectionLimits
+    let headTimeout: TimeAmount
+    let idleTimeout: TimeAmount
+
+    /// The server builder for ``Application``.
+    static func builder(gate: Gate, limits: ConnectionLimits, headTimeout: TimeAmount, idleTimeout: TimeAmount) -> HTTPServerBuilder {
+        HTTPServerBuilder { responder in
+            GateChannel(responder: responder, gate: gate, limits: limits, headTimeout: headTimeout, idleTimeout: idleTimeout)
+        }
+    }
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        let peer = channel.remoteAddress?.ipAddress.flatMap { IPAddress($0) } ?? GateContext.loopback
+        guard limits.admit(peer) else {
+            logger.debug("connection refused: too many open", metadata: ["peer": "\(peer)"])
+            return channel.close().flatMapThrowing { throw ChannelError.ioOnClosedChannel }
+        }
+        channel.closeFuture.whenComplete { [limits] _ in limits.release(peer) }
+        do {
+            try channel.pipeline.syncOperations.addHandler(ConnectionDeadlines(headTimeout: headTimeout, idleTimeout: idleTimeout), position: .first)
+        } catch {
+            return channel.eventLoop.makeFailedFuture(error)
+        }
+        let http1 = HTTP1Channel(responder: responder, configuration: .init(additionalChannelHandlers: [VerifyChannelHandler(gate: gate)]))
+        return http1.setup(channel: channel, logger: logger)
+    }
+
+    func handle(value: Value, logger: Logger) async {
+        await handleHTTP(asyncChannel: value, logger: logger)
+    }
+}

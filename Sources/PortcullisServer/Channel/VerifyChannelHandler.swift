@@ -1,0 +1,90 @@
+import HTTPTypes
+import NIOCore
+import NIOHTTPTypes
+import PortcullisCore
+
+/// Answers verify requests whose session is in memory right on the event loop, ahead of
+/// Hummingbird's router, and passes every other request on.
+///
+/// This is the hot path: every request a proxy handles comes here. A valid session in memory is
+/// answered synchronously, with no task, no `await` and no store; anything else (a login page, a
+/// token to read from the store, HTTP Basic, a redirect) goes to the router as before. Responses stay
+/// in order when requests are pipelined: once one request was passed on, the following ones are
+/// passed on too until the router's responses have ended.
+final class VerifyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    let gate: Gate
+    /// The TCP peer, read once per connection.
+    private var peer = GateContext.loopback
+    private var deadlines: ConnectionDeadlines?
+    /// Requests passed to the router whose responses have not ended.
+    private var passedOn = 0
+    /// Inside a request answered here: its remaining parts are dropped.
+    private var answered = false
+    private var needsFlush = false
+
+    init(gate: Gate) {
+        self.gate = gate
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if let address = context.channel.remoteAddress?.ipAddress.flatMap({ IPAddress($0) }) { peer = address }
+        deadlines = try? context.pipeline.syncOperations.handler(type: ConnectionDeadlines.self)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let part = unwrapInboundIn(data)
+        switch part {
+        case .head(let request):
+            deadlines?.headReceived()
+            if passedOn == 0, let fields = answer(request) {
+                answered = true
+                context.write(wrapOutboundOut(.head(HTTPResponse(status: .ok, headerFields: fields))), promise: nil)
+                context.write(wrapOutboundOut(.end(nil)), promise: nil)
+                needsFlush = true
+                deadlines?.responseEnded()
+                return
+            }
+            answered = false
+            passedOn += 1
+        case .body, .end:
+            if answered { return }
+        }
+        context.fireChannelRead(data)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if needsFlush {
+            needsFlush = false
+            context.flush()
+        }
+        context.fireChannelReadComplete()
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if case .end = unwrapOutboundIn(data) {
+            passedOn = max(0, passedOn - 1)
+            deadlines?.responseEnded()
+        }
+        context.write(data, promise: promise)
+    }
+
+    /// The headers of a 200 answer when `request` is a verify request with a valid session in memory.
+    private func answer(_ request: HTTPRequest) -> HTTPFields? {
+        guard request.method == .get || request.method == .head, let path = request.path,
+              let style = VerifyRoutes.style(ofPath: path) else { return nil }
+        let headers = request.headerFields
+        // A client that asks to close is left to the router, which closes after answering.
+        if headers[.connection] != nil { return nil }
+        guard let (verdict, _) = gate.verifyFromMemory(VerifyRoutes.verifyRequest(headers), cookieHeader: headers[.cookie], peer: peer,
+                                                       forwardedFor: headers[HeaderNames.forwardedFor], style: style),
+              case .allow(let identity) = verdict else { return nil }
+        var fields = VerifyRoutes.allowedFields(identity)
+        fields[.contentLength] = "0"
+        return fields
+    }
+}

@@ -1,0 +1,54 @@
+import PortcullisStore
+import Synchronization
+
+/// A session store that forwards to a real one, counting the reads of single sessions and able to
+/// hold back reads of a user's sessions (what the session sync does when a user changed) until
+/// released, so tests can see what the verify path does meanwhile.
+final class ObservedSessionStore: SessionStore, ChangeLogStore, AppPasswordStore {
+    let base: SQLiteStore
+    private let state = Mutex(State())
+
+    private struct State {
+        var singleReads = 0
+        var holdUserReads = false
+        var heldReaders = 0
+    }
+
+    init(_ base: SQLiteStore) { self.base = base }
+
+    /// How many times one session was read by its hash.
+    var singleReads: Int { state.withLock { $0.singleReads } }
+    /// How many reads of a user's sessions are waiting now.
+    var heldReaders: Int { state.withLock { $0.heldReaders } }
+
+    func holdUserReads(_ hold: Bool) { state.withLock { $0.holdUserReads = hold } }
+
+    func liveSession(idHash: [UInt8], at unixTime: Int64) async throws -> (SessionRecord, UserRecord)? {
+        state.withLock { $0.singleReads += 1 }
+        return try await base.liveSession(idHash: idHash, at: unixTime)
+    }
+
+    func liveSessions(userID: Int64, at unixTime: Int64) async throws -> [(SessionRecord, UserRecord)] {
+        state.withLock { $0.heldReaders += 1 }
+        defer { state.withLock { $0.heldReaders -= 1 } }
+        while state.withLock({ $0.holdUserReads }) { try await Task.sleep(for: .milliseconds(5)) }
+        return try await base.liveSessions(userID: userID, at: unixTime)
+    }
+
+    func createSession(_ session: SessionRecord) async throws { try await base.createSession(session) }
+    func liveSessions(at unixTime: Int64) async throws -> [(SessionRecord, UserRecord)] { try await base.liveSessions(at: unixTime) }
+    func touchSession(idHash: [UInt8], lastActivity: Int64) async throws { try await base.touchSession(idHash: idHash, lastActivity: lastActivity) }
+    func deleteSession(idHash: [UInt8]) async throws -> Bool { try await base.deleteSession(idHash: idHash) }
+    func deleteSession(shortIDPrefix prefix: String) async throws -> Int { try await base.deleteSession(shortIDPrefix: prefix) }
+    func deleteSessions(userID: Int64) async throws -> Int { try await base.deleteSessions(userID: userID) }
+    func deleteAllSessions() async throws -> Int { try await base.deleteAllSessions() }
+    func purgeExpiredSessions(before unixTime: Int64) async throws -> Int { try await base.purgeExpiredSessions(before: unixTime) }
+    func latestChangeSequence() async throws -> Int64 { try await base.latestChangeSequence() }
+    func changes(after sequence: Int64, limit: Int) async throws -> StoreChanges { try await base.changes(after: sequence, limit: limit) }
+    func pruneChanges(keepingLast count: Int) async throws -> Int { try await base.pruneChanges(keepingLast: count) }
+    func addAppPassword(_ record: AppPasswordRecord) async throws -> AppPasswordRecord { try await base.addAppPassword(record) }
+    func appPasswords(ofUserID userID: Int64) async throws -> [AppPasswordRecord] { try await base.appPasswords(ofUserID: userID) }
+    func appPassword(hash: [UInt8]) async throws -> (AppPasswordRecord, UserRecord)? { try await base.appPassword(hash: hash) }
+    func removeAppPassword(userID: Int64, label: String) async throws { try await base.removeAppPassword(userID: userID, label: label) }
+    func touchAppPassword(id: Int64, at unixTime: Int64) async throws { try await base.touchAppPassword(id: id, at: unixTime) }
+}

@@ -11,10 +11,10 @@ import Testing
         let server: ServerProcess
 
         /// Starts the server and logs alice in, keeping the session in the cookie jar `jar`.
-        init(_ harness: CLIHarness) throws {
+        init(_ harness: CLIHarness, environment: [String: String] = [:]) throws {
             self.harness = harness
             let secret = try AttackerTests.addUser(harness, "alice", password: "pw for alice")
-            server = try ServerProcess(harness)
+            server = try ServerProcess(harness, environment: environment)
             let page = try server.curl(["-s", "-c", "jar", "-b", "jar", server.url("/login")])
             let token = try #require(page.stdout.firstMatch(of: /name="csrf" value="([^"]+)"/)?.1)
             let login = try server.curl(["-s", "-c", "jar", "-b", "jar", "-o", "/dev/null", "-w", "%{http_code}",
@@ -38,6 +38,13 @@ import Testing
                 usleep(100_000)
             }
             return false
+        }
+
+        /// The session token in the cookie jar.
+        func token() throws -> String {
+            let jar = try String(contentsOfFile: harness.file("jar"), encoding: .utf8)
+            let line = jar.split(separator: "\n").first { $0.split(separator: "\t").dropFirst(5).first == "portcullis_session" }
+            return try #require(line?.split(separator: "\t").last.map(String.init))
         }
 
         /// How many sessions the store holds.

@@ -1,0 +1,148 @@
+import Foundation
+import PortcullisTestSupport
+import Testing
+
+/// Slow, silent and numerous clients against the real server: deadlines, caps, and the verify
+/// handler's answers on a connection shared with the router.
+@Suite("connections: deadlines, caps and pipelining", .serialized) struct ConnectionTests {
+    static func verifyRequest(method: String = "GET", cookie: String?) -> String {
+        "\(method) /api/authz/forward-auth HTTP/1.1\r\nHost: localhost\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Host: app.localhost\r\n"
+            + "X-Forwarded-URI: /dashboard\r\n" + (cookie.map { "Cookie: portcullis_session=\($0)\r\n" } ?? "") + "\r\n"
+    }
+
+    static let healthRequest = "GET /api/health HTTP/1.1\r\nHost: localhost\r\n\r\n"
+
+    @Test("a silent client and one trickling header lines are cut off at server.head_timeout; an idle kept-alive connection at server.idle_timeout")
+    func deadlines() throws {
+        let harness = try CLIHarness()
+        defer { harness.remove() }
+        let server = try ServerProcess(harness, environment: ["PORTCULLIS_SERVER_HEAD_TIMEOUT": "2s", "PORTCULLIS_SERVER_IDLE_TIMEOUT": "4s"])
+        defer { server.stop() }
+
+        let silent = try RawConnection(port: server.port)
+        let trickling = try RawConnection(port: server.port)
+        #expect(trickling.send("GET /api/health HTTP/1.1\r\nHost: localhost\r\n"))
+        let idle = try RawConnection(port: server.port)
+        #expect(idle.send(Self.healthRequest))
+        #expect(idle.readResponse()?.status == 200)
+        let started = Date()
+
+        // The trickler sends a header line every 0.4 s and never finishes the head.
+        var trickleCut: Double?
+        while Date().timeIntervalSince(started) < 5, trickleCut == nil {
+            if !trickling.send("X-Slow: \(Int(Date().timeIntervalSince(started) * 10))\r\n") || trickling.closedByServer(within: 0.4) {
+                trickleCut = Date().timeIntervalSince(started)
+            }
+        }
+        #expect(trickleCut != nil, "a client trickling header lines kept its connection for 5 s")
+        #expect((trickleCut ?? 0) >= 1.5, "cut off before the head deadline: \(trickleCut ?? 0) s")
+        #expect(silent.closedByServer(within: 3), "a silent client kept its connection past the head deadline")
+        // Past the head deadline, the kept-alive connection is still open until the idle deadline.
+        #expect(!idle.closedByServer(within: max(0, 3 - Date().timeIntervalSince(started))))
+        #expect(idle.closedByServer(within: 3), "an idle kept-alive connection stayed open past server.idle_timeout")
+
+        // A client that finishes its head in time is answered, though it was slow.
+        let slow = try RawConnection(port: server.port)
+        for line in ["GET /api/health HTTP/1.1\r\n", "Host: localhost\r\n", "\r\n"] {
+            #expect(slow.send(line))
+            usleep(400_000)
+        }
+        #expect(slow.readResponse()?.status == 200)
+    }
+
+    @Test("connections are capped per client address, trusted proxies exempt, and in all")
+    func caps() throws {
+        let harness = try CLIHarness()
+        defer { harness.remove() }
+        let server = try ServerProcess(harness, environment: [
+            "PORTCULLIS_SERVER_MAX_CONNECTIONS": "40", "PORTCULLIS_SERVER_MAX_CONNECTIONS_PER_ADDRESS": "8",
+            "PORTCULLIS_SERVER_TRUSTED_PROXIES": "127.0.0.1/32, 127.0.0.3/32",
+        ])
+        defer { server.stop() }
+
+        // Connections are admitted on the event loop that takes them, so which of the ones opened at
+        // once is refused is not known: only how many.
+        var fromOne: [RawConnection] = []
+        for _ in 0..<9 { fromOne.append(try RawConnection(port: server.port, from: "127.0.0.2")) }
+        fromOne = Self.keepingOpen(fromOne)
+        #expect(fromOne.count == 8, "\(fromOne.count) of 9 connections from one address were kept, the cap is 8")
+        // Another address is not affected.
+        let other = try RawConnection(port: server.port, from: "127.0.0.4")
+        #expect(other.send(Self.healthRequest))
+        #expect(other.readResponse()?.status == 200)
+
+        // A trusted proxy holds more than the per-address cap.
+        var proxy: [RawConnection] = []
+        for _ in 0..<20 { proxy.append(try RawConnection(port: server.port, from: "127.0.0.3")) }
+        for connection in proxy {
+            #expect(connection.send(Self.healthRequest))
+            #expect(connection.readResponse()?.status == 200)
+        }
+
+        // 8 + 1 + 20 open: of 12 more, 11 fill the 40 and one is refused.
+        var more: [RawConnection] = []
+        for index in 0..<12 { more.append(try RawConnection(port: server.port, from: "127.0.0.\(5 + index % 2)")) }
+        more = Self.keepingOpen(more)
+        #expect(more.count == 11, "\(more.count) of 12 connections were kept with 29 open, the cap is 40")
+
+        // Places come back when connections close.
+        fromOne.removeAll()
+        usleep(300_000)
+        let again = try RawConnection(port: server.port, from: "127.0.0.2")
+        #expect(again.send(Self.healthRequest))
+        #expect(again.readResponse()?.status == 200)
+    }
+
+    /// The connections of `connections` the server has not closed a second later.
+    static func keepingOpen(_ connections: [RawConnection]) -> [RawConnection] {
+        usleep(1_000_000)
+        return connections.filter { !$0.closedByServer(within: 0) }
+    }
+
+    @Test("with 2 000 idle connections open, /api/health, the login page and verify still answer")
+    func manyIdleConnections() throws {
+        let harness = try CLIHarness()
+        defer { harness.remove() }
+        let alice = try SessionEndingTests.LoggedIn(harness)
+        defer { alice.server.stop() }
+        let token = try alice.token()
+
+        var idle: [RawConnection] = []
+        for index in 0..<2_000 { idle.append(try RawConnection(port: alice.server.port, from: "127.0.1.\(1 + index / 100)")) }
+        let client = try RawConnection(port: alice.server.port)
+        #expect(client.send(Self.healthRequest))
+        #expect(client.readResponse()?.status == 200)
+        #expect(client.send(Self.verifyRequest(cookie: token)))
+        let verified = client.readResponse()
+        #expect(verified?.status == 200)
+        #expect(verified?.headers["remote-user"] == "alice")
+        #expect(client.send("GET /login HTTP/1.1\r\nHost: localhost\r\n\r\n"))
+        #expect(client.readResponse()?.body.contains("name=\"csrf\"") == true)
+        #expect(idle.allSatisfy { !$0.closedByServer(within: 0) })
+    }
+
+    @Test("pipelined requests are answered in order, whether the verify handler or the router answers them")
+    func pipelining() throws {
+        let harness = try CLIHarness()
+        defer { harness.remove() }
+        let alice = try SessionEndingTests.LoggedIn(harness)
+        defer { alice.server.stop() }
+        let token = try alice.token()
+
+        let connection = try RawConnection(port: alice.server.port)
+        // In memory (handler), no session (router), health (router), in memory again (after the router's
+        // answers), HEAD, and a forged token (router, from the store).
+        let requests = [
+            Self.verifyRequest(cookie: token), Self.verifyRequest(cookie: nil), Self.healthRequest, Self.verifyRequest(cookie: token),
+            Self.verifyRequest(method: "HEAD", cookie: token), Self.verifyRequest(cookie: String(repeating: "A", count: token.count)),
+            Self.verifyRequest(cookie: token),
+        ]
+        #expect(connection.send(requests.joined()))
+        let heads = [false, false, false, false, true, false, false]
+        let responses = heads.map { connection.readResponse(headRequest: $0) }
+        #expect(responses.map { $0?.status ?? 0 } == [200, 401, 200, 200, 200, 401, 200])
+        #expect(responses.map { $0?.headers["remote-user"] } == ["alice", nil, nil, "alice", "alice", nil, "alice"])
+        #expect(responses[2]?.body.isEmpty == false, "the health answer came out of order")
+        #expect(!connection.closedByServer(within: 0.2))
+    }
+}

@@ -100,12 +100,14 @@ let package = Package(
         .testTarget(
             name: "PortcullisServerTests",
             dependencies: [
-                "PortcullisCore", "PortcullisStore", "PortcullisServer", "PortcullisTestSupport",
+                "PortcullisCore", "PortcullisStore", "PortcullisServer", "PortcullisTestSupport", "CHeapUsage",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
             ],
             swiftSettings: strictSettings
         ),
+        // glibc's heap statistics, for the tests that measure what the session cache keeps.
+        .target(name: "CHeapUsage", path: "Tests/CHeapUsage"),
         .testTarget(
             name: "PortcullisCLITests",
             dependencies: ["portcullis", "portcullis-store-probe", "PortcullisCore", "PortcullisStore", "PortcullisTestSupport"],

@@ -121,6 +121,8 @@ struct SessionTable {
             entries[Int(slot)] = entry
         } else {
             slot = Int32(entries.count)
+            // Grown by doubling, but never past the capacity: a full cache wastes no entries.
+            if entries.count == entries.capacity { entries.reserveCapacity(min(capacity, max(64, entries.count * 2))) }
             entries.append(entry)
         }
         byToken[token.words.0] = slot

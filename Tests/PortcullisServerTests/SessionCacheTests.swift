@@ -1,3 +1,4 @@
+import CHeapUsage
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -98,6 +99,30 @@ import Testing
         let recent = seeded[seeded.count - 1]
         #expect(try await Self.verifiedUser(gate, recent.0) == recent.1)
         #expect(store.singleReads == count)
+    }
+
+    @Test("100 000 cached sessions of 10 000 users take at most 300 bytes each of heap")
+    func bytesPerSession() throws {
+        let sessions = 100_000
+        var generator = SystemRandomNumberGenerator()
+        let tokens = (0..<sessions).map { _ in SessionToken.generate(using: &generator) }
+        let hashes = tokens.map(\.storageHash)
+        let cache = SessionCache(capacity: sessions)
+        // What malloc has handed out and not taken back, before and after: the cache's own memory.
+        let before = portcullis_heap_in_use()
+        for (index, token) in tokens.enumerated() {
+            let user = index % 10_000
+            let identity = Identity(user: "user\(user)", groups: ["staff", "grafana-admins"], name: "User Number \(user)",
+                                    email: "user\(user)@example.com")
+            let session = CachedSession(identity: identity, userID: Int64(user), lastActivity: 1_000, persistedActivity: 1_000, expiresAt: 90_000,
+                                        client: Self.client, cookieDomain: "example.com", idHash: hashes[index])
+            #expect(cache.insert(session, token: token) == nil)
+        }
+        let perSession = Double(Int(portcullis_heap_in_use()) - Int(before)) / Double(sessions)
+        #expect(cache.count == sessions)
+        #expect(perSession > 0, "no heap figure: this test needs glibc")
+        #expect(perSession <= 300, "\(perSession) bytes per cached session")
+        print("cached session: \(Int(perSession)) bytes of heap each (100 000 sessions, 10 000 users)")
     }
 
     @Test("a token the store does not know costs one store read, however often it comes")

@@ -155,8 +155,9 @@ import Testing
             while try await Self.verifiedUser(gate, seeded[0].0) != nil, ContinuousClock.now - start < .seconds(3) {
                 try await Task.sleep(for: .milliseconds(20))
             }
+            // The sync reads the log once a second; the rest is slack for a loaded test machine.
             let took = ContinuousClock.now - start
-            #expect(took < .milliseconds(1_500), "took \(took)")
+            #expect(took < .seconds(2), "took \(took)")
             #expect(try await Self.verifiedUser(gate, seeded[0].0) == nil)
             #expect(try await Self.verifiedUser(gate, seeded[1].0) == "alice")
         }

@@ -47,10 +47,13 @@ class Server:
         return subprocess.run([self.binary, *arguments], cwd=self.work, env=self.env, input=stdin,
                               capture_output=True, text=True, check=check).stdout
 
-    def start(self):
+    def start(self, poll=0.1, timeout=30):
+        """Starts `portcullis serve` and waits until /api/health answers 200; `startup_seconds` is
+        then the time from starting the process to that answer (to within `poll` seconds)."""
+        began = time.perf_counter()
         self.process = subprocess.Popen([self.binary, "serve"], cwd=self.work, env=self.env,
                                         stdout=open(self.log, "ab"), stderr=subprocess.STDOUT)
-        deadline = time.time() + 30
+        deadline = time.time() + timeout
         while time.time() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError("portcullis serve exited:\n" + open(self.log).read()[-3000:])
@@ -58,11 +61,22 @@ class Server:
                 connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
                 connection.request("GET", "/api/health")
                 if connection.getresponse().status == 200:
+                    self.startup_seconds = time.perf_counter() - began
+                    connection.close()
                     return self
             except OSError:
                 pass
-            time.sleep(0.1)
-        raise RuntimeError("portcullis serve did not answer /api/health in 30 s")
+            time.sleep(poll)
+        raise RuntimeError(f"portcullis serve did not answer /api/health in {timeout} s")
+
+    @property
+    def pid(self):
+        return self.process.pid
+
+    @property
+    def database(self):
+        """The SQLite store (the default storage.sqlite.path, relative to the server's folder)."""
+        return os.path.join(self.work, self.env.get("PORTCULLIS_STORAGE_SQLITE_PATH", "portcullis-data/portcullis.sqlite3"))
 
     def __enter__(self):
         return self

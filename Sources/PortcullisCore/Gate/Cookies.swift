@@ -1,16 +1,23 @@
 /// Reading the `Cookie` request header and writing `Set-Cookie` response headers.
 public enum Cookies {
-    /// The value of the first cookie called `name` in a `Cookie` header, or nil.
+    /// The value of the first cookie called `name` in a `Cookie` header, or nil. Runs on every
+    /// verify request, so it scans the header's bytes once and builds no string.
     public static func value(named name: String, in header: String?) -> Substring? {
         guard let header, header.utf8.count <= 8192 else { return nil }
-        for pair in header.split(separator: ";") {
-            let trimmed = pair.drop(while: { $0 == " " })
-            guard let equals = trimmed.firstIndex(of: "=") else { continue }
-            if trimmed[..<equals] == name {
-                var value = trimmed[trimmed.index(after: equals)...]
-                while value.last == " " { value = value.dropLast() }
-                return value
+        let utf8 = header.utf8
+        let space = UInt8(ascii: " ")
+        var pairStart = utf8.startIndex
+        while pairStart < utf8.endIndex {
+            let pairEnd = utf8[pairStart...].firstIndex(of: UInt8(ascii: ";")) ?? utf8.endIndex
+            var start = pairStart
+            while start < pairEnd, utf8[start] == space { start = utf8.index(after: start) }
+            if let equals = utf8[start..<pairEnd].firstIndex(of: UInt8(ascii: "=")), utf8[start..<equals].elementsEqual(name.utf8) {
+                let valueStart = utf8.index(after: equals)
+                var end = pairEnd
+                while end > valueStart, utf8[utf8.index(before: end)] == space { end = utf8.index(before: end) }
+                return header[valueStart..<end]
             }
+            pairStart = pairEnd == utf8.endIndex ? pairEnd : utf8.index(after: pairEnd)
         }
         return nil
     }

@@ -16,13 +16,42 @@ public struct SessionToken: Sendable, Hashable {
 
     init(unchecked bytes: [UInt8]) { self.bytes = bytes }
 
-    /// Reads a cookie value; nil unless it is exactly 43 base64url characters.
+    /// Reads a cookie value; nil unless it is exactly 43 base64url characters (the standard
+    /// alphabet's `+` and `/` are read too). This runs on every verify request: it decodes the bytes
+    /// in one pass with a table, building no intermediate string.
     public init?(cookieValue: some StringProtocol) {
-        guard cookieValue.utf8.count == Self.textLength,
-              let bytes = Base64.decode(String(cookieValue).base64URLToStandard()), bytes.count == Self.byteCount
-        else { return nil }
+        guard cookieValue.utf8.count == Self.textLength else { return nil }
+        var bytes = [UInt8](repeating: 0, count: Self.byteCount)
+        var buffer: UInt32 = 0
+        var bitCount = 0
+        var written = 0
+        for character in cookieValue.utf8 {
+            let value = Self.sextets[Int(character)]
+            guard value < 64 else { return nil }
+            buffer = (buffer &<< 6 | UInt32(value)) & 0x3FFF
+            bitCount += 6
+            if bitCount >= 8 {
+                bitCount -= 8
+                // 43 characters carry 258 bits: the last 2 are not part of the 32 bytes.
+                if written < Self.byteCount { bytes[written] = UInt8(truncatingIfNeeded: buffer >> UInt32(bitCount)) }
+                written += 1
+            }
+        }
         self.bytes = bytes
     }
+
+    /// The 6-bit value of each byte in base64url (and standard base64); 64 for any other byte.
+    private static let sextets: [UInt8] = {
+        var table = [UInt8](repeating: 64, count: 256)
+        for (value, character) in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789".utf8.enumerated() {
+            table[Int(character)] = UInt8(value)
+        }
+        table[Int(UInt8(ascii: "-"))] = 62
+        table[Int(UInt8(ascii: "+"))] = 62
+        table[Int(UInt8(ascii: "_"))] = 63
+        table[Int(UInt8(ascii: "/"))] = 63
+        return table
+    }()
 
     /// The cookie value.
     public var cookieValue: String {

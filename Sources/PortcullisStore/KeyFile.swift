@@ -1,4 +1,13 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Reading and writing small secret files (storage keys) with owner-only permissions.
 public enum KeyFile {
@@ -7,13 +16,24 @@ public enum KeyFile {
         FileManager.default.fileExists(atPath: path)
     }
 
-    /// Reads a file as UTF-8 text.
+    /// Reads a file as UTF-8 text (at most 64 KiB: a key file is a line).
     public static func read(_ path: String) throws -> String {
-        do {
-            return try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw StoreError(.storageKey, "Cannot read the storage key file \(path): \(error.localizedDescription). Check its permissions.")
+        func failure(_ why: String) -> StoreError {
+            StoreError(.storageKey, "Cannot read the storage key file \(path): \(why). Check its permissions.")
         }
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw failure(String(cString: strerror(errno))) }
+        defer { close(descriptor) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { readBytes(descriptor, $0.baseAddress, $0.count) }
+            guard count >= 0 else { throw failure(String(cString: strerror(errno))) }
+            if count == 0 { break }
+            bytes += chunk[..<count]
+            guard bytes.count <= 65_536 else { throw failure("it is larger than 64 KiB, which no key file is") }
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// Creates `path` with mode 0600 and writes `text`, flushed to disk. Fails if the file exists,
@@ -46,11 +66,18 @@ public enum KeyFile {
 
     /// Creates a folder (and its parents) with mode 0700 if it does not exist.
     public static func makePrivateDirectory(_ path: String) throws {
-        guard !FileManager.default.fileExists(atPath: path) else { return }
-        do {
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        } catch {
-            throw StoreError(.unreadable, "Cannot create the data folder \(path): \(error.localizedDescription).")
+        var prefix = path.hasPrefix("/") ? "/" : ""
+        for component in path.split(separator: "/") {
+            prefix += component
+            guard mkdir(prefix, 0o700) == 0 || errno == EEXIST else {
+                throw StoreError(.unreadable, "Cannot create the data folder \(path): \(String(cString: strerror(errno))).")
+            }
+            prefix += "/"
         }
     }
+}
+
+/// read(2), named apart from ``KeyFile/read(_:)``.
+private func readBytes(_ descriptor: Int32, _ buffer: UnsafeMutableRawPointer?, _ count: Int) -> Int {
+    read(descriptor, buffer, count)
 }

@@ -103,6 +103,8 @@ let package = Package(
                 "PortcullisCore", "PortcullisStore", "PortcullisServer", "PortcullisTestSupport", "CHeapUsage",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             ],
             swiftSettings: strictSettings
         ),

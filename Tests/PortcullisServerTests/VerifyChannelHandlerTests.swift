@@ -1,0 +1,86 @@
+import HTTPTypes
+import NIOCore
+import NIOEmbedded
+import NIOHTTPTypes
+import PortcullisCore
+@testable import PortcullisServer
+import Testing
+
+/// The verify handler on its own, in an embedded channel: which requests it answers itself (a
+/// valid session in memory), which it passes on to the router, and that pipelined answers keep
+/// their order.
+@Suite("the verify channel handler") struct VerifyChannelHandlerTests {
+    /// What reached the router: the handler's inbound output.
+    final class Router: ChannelInboundHandler {
+        typealias InboundIn = HTTPRequestPart
+        var heads: [String] = []
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            if case .head(let request) = unwrapInboundIn(data) { heads.append(request.headerFields[.cookie] ?? "no cookie") }
+        }
+    }
+
+    static func request(method: HTTPRequest.Method = .get, cookie: String?, extra: HTTPFields = [:]) -> HTTPRequestPart {
+        var fields: HTTPFields = [HeaderNames.forwardedProto: "https", HeaderNames.forwardedHost: "app.example.com", HeaderNames.forwardedURI: "/"]
+        if let cookie { fields[.cookie] = "portcullis_session=\(cookie)" }
+        fields.append(contentsOf: extra)
+        return .head(HTTPRequest(method: method, scheme: nil, authority: "auth", path: "/api/authz/forward-auth", headerFields: fields))
+    }
+
+    /// The statuses and users of the responses written so far.
+    static func answers(_ channel: EmbeddedChannel) throws -> [String] {
+        var answers: [String] = []
+        while let part = try channel.readOutbound(as: HTTPResponsePart.self) {
+            if case .head(let response) = part { answers.append("\(response.status.code) \(response.headerFields[HeaderNames.remoteUser] ?? "-")") }
+        }
+        return answers
+    }
+
+    @Test("a valid session in memory is answered by the handler; anything else goes on, and after it, in order")
+    func answersAndPassesOn() async throws {
+        let harness = try await GateHarness.make()
+        defer { Task { await harness.close() } }
+        let alice = try await harness.addUser("alice", password: nil, otp: false)
+        let seeded = try await SessionCacheTests.seedSessions(harness, count: 2, users: [alice])
+        let server = try await harness.server()
+        try await server.gate.load(seeded[0].0)
+        let known = seeded[0].0.cookieValue
+        let notInMemory = seeded[1].0.cookieValue
+
+        let router = Router()
+        let channel = EmbeddedChannel()
+        try channel.pipeline.syncOperations.addHandlers([VerifyChannelHandler(gate: server.gate), router])
+
+        // Answered here, GET and HEAD: the router sees nothing.
+        try channel.writeInbound(Self.request(cookie: known))
+        try channel.writeInbound(HTTPRequestPart.end(nil))
+        try channel.writeInbound(Self.request(method: .head, cookie: known))
+        try channel.writeInbound(HTTPRequestPart.end(nil))
+        #expect(try Self.answers(channel) == ["200 alice", "200 alice"])
+        #expect(router.heads.isEmpty)
+
+        // Not in memory, no session, a client asking to close, a POST: all for the router.
+        for request in [Self.request(cookie: notInMemory), Self.request(cookie: nil), Self.request(cookie: known, extra: [.connection: "close"]),
+                        Self.request(method: .post, cookie: known)] {
+            try channel.writeInbound(request)
+            try channel.writeInbound(HTTPRequestPart.end(nil))
+        }
+        // A known session pipelined behind them waits its turn: it goes to the router too.
+        try channel.writeInbound(Self.request(cookie: known))
+        try channel.writeInbound(HTTPRequestPart.end(nil))
+        #expect(try Self.answers(channel).isEmpty)
+        #expect(router.heads.count == 5)
+
+        // Once the router's five answers are out, the handler answers again.
+        for _ in 0..<5 {
+            try channel.writeOutbound(HTTPResponsePart.head(HTTPResponse(status: .unauthorized)))
+            try channel.writeOutbound(HTTPResponsePart.end(nil))
+        }
+        #expect(try Self.answers(channel) == Array(repeating: "401 -", count: 5))
+        try channel.writeInbound(Self.request(cookie: known))
+        try channel.writeInbound(HTTPRequestPart.end(nil))
+        #expect(try Self.answers(channel) == ["200 alice"])
+        #expect(router.heads.count == 5)
+        _ = try channel.finish()
+    }
+}

@@ -31,16 +31,6 @@ enum VerifyRoutes {
         return endpoints.first { $0.path == bare }?.style
     }
 
-    /// The proxy's headers that verify reads.
-    static func verifyRequest(_ headers: HTTPFields) -> VerifyRequest {
-        VerifyRequest(
-            forwardedMethod: headers[HeaderNames.forwardedMethod], forwardedProto: headers[HeaderNames.forwardedProto],
-            forwardedHost: headers[HeaderNames.forwardedHost], forwardedURI: headers[HeaderNames.forwardedURI],
-            originalURL: headers[HeaderNames.originalURL], originalMethod: headers[HeaderNames.originalMethod],
-            accept: headers[.accept], requestedWith: headers[HeaderNames.requestedWith]
-        )
-    }
-
     /// The headers of a 200 answer: who it is, for the app behind the proxy.
     static func allowedFields(_ identity: Identity) -> HTTPFields {
         var fields: HTTPFields = [.cacheControl: "no-store"]
@@ -53,14 +43,14 @@ enum VerifyRoutes {
 
     static func answer(_ request: Request, context: GateContext, gate: Gate, basic: BasicSupport, style: VerifyStyle) async throws -> Response {
         let headers = request.headers
-        let verifyRequest = verifyRequest(headers)
+        let read = VerifyHeaders(headers)
         let head = request.method == .head
         // The common case is answered from memory; a session this server has not seen costs one store read.
         let verdict: VerifyVerdict
         let cookie: SessionCookieConfiguration?
         do {
-            (verdict, cookie) = try await gate.verify(verifyRequest, cookieHeader: headers[.cookie], peer: context.peerAddress,
-                                                      forwardedFor: headers[HeaderNames.forwardedFor], style: style)
+            (verdict, cookie) = try await gate.verify(read.request, cookieHeader: read.cookie, peer: context.peerAddress,
+                                                      forwardedFor: read.forwardedFor, style: style)
         } catch {
             context.logger.error("could not read a session from the store", metadata: ["error": "\(error)"])
             return refusal("The session store does not answer. Try again in a moment.", status: .serviceUnavailable, retryAfter: 1, style: style, head: head)
@@ -79,7 +69,7 @@ enum VerifyRoutes {
             if case .unauthorized(location: nil) = verdict { answer.headers[.wwwAuthenticate] = basic.challenge }
             return answer
         }
-        let client = gate.resolver.resolve(peer: context.peerAddress, forwardedFor: headers[HeaderNames.forwardedFor])
+        let client = gate.resolver.resolve(peer: context.peerAddress, forwardedFor: read.forwardedFor)
         let now = gate.clock.now()
         let key = basic.cache.key(for: credentials, client: client)
         if let (identity, recordUse) = basic.cache.use(key, now: now) {

@@ -122,6 +122,8 @@ import Testing
                 value.replaceSubrange(position...position, with: odd.randomElement(using: &generator)!)
             }
             #expect(SessionToken(cookieValue: value)?.bytes == Self.referenceToken(value), "\(value)")
+            let header = "a=b; " + value
+            #expect(SessionToken(cookieValue: header.dropFirst(5))?.bytes == Self.referenceToken(value), "\(value) in a header")
         }
         var random = SystemRandomNumberGenerator()
         let token = SessionToken.generate(using: &random)

@@ -83,4 +83,30 @@ import Testing
         #expect(router.heads.count == 5)
         _ = try channel.finish()
     }
+
+    @Test("the headers verify reads, in one pass, are what HTTPFields' own lookups give, duplicates joined")
+    func headersInOnePass() {
+        let names: [HTTPField.Name] = [.cookie, HeaderNames.forwardedProto, HeaderNames.forwardedHost, HeaderNames.forwardedURI,
+                                       HeaderNames.forwardedMethod, HeaderNames.forwardedFor, HeaderNames.originalURL,
+                                       HeaderNames.originalMethod, .accept, HeaderNames.requestedWith, .userAgent, .connection]
+        var generator = SystemRandomNumberGenerator()
+        for round in 0..<2_000 {
+            var fields = HTTPFields()
+            for index in 0..<(round % 12) {
+                fields.append(HTTPField(name: names.randomElement(using: &generator)!, value: "v\(index)"))
+            }
+            let read = VerifyHeaders(fields)
+            #expect(read.cookie == fields[.cookie])
+            #expect(read.forwardedFor == fields[HeaderNames.forwardedFor])
+            #expect(read.hasConnection == (fields[.connection] != nil))
+            #expect(read.request.forwardedProto == fields[HeaderNames.forwardedProto])
+            #expect(read.request.forwardedHost == fields[HeaderNames.forwardedHost])
+            #expect(read.request.forwardedURI == fields[HeaderNames.forwardedURI])
+            #expect(read.request.forwardedMethod == fields[HeaderNames.forwardedMethod])
+            #expect(read.request.originalURL == fields[HeaderNames.originalURL])
+            #expect(read.request.originalMethod == fields[HeaderNames.originalMethod])
+            #expect(read.request.accept == fields[.accept])
+            #expect(read.request.requestedWith == fields[HeaderNames.requestedWith])
+        }
+    }
 }

@@ -17,27 +17,40 @@ public struct SessionToken: Sendable, Hashable {
     init(unchecked bytes: [UInt8]) { self.bytes = bytes }
 
     /// Reads a cookie value; nil unless it is exactly 43 base64url characters (the standard
-    /// alphabet's `+` and `/` are read too). This runs on every verify request: it decodes the bytes
-    /// in one pass with a table, building no intermediate string.
+    /// alphabet's `+` and `/` are read too).
     public init?(cookieValue: some StringProtocol) {
-        guard cookieValue.utf8.count == Self.textLength else { return nil }
-        var bytes = [UInt8](repeating: 0, count: Self.byteCount)
+        guard let bytes = Array(cookieValue.utf8).withUnsafeBufferPointer(Self.decode) else { return nil }
+        self.bytes = bytes
+    }
+
+    /// ``init(cookieValue:)`` for the verify path, which has the value as a slice of the Cookie
+    /// header: its UTF-8 is read in place.
+    public init?(cookieValue: Substring) {
+        var value = cookieValue
+        guard let bytes = value.withUTF8(Self.decode) else { return nil }
+        self.bytes = bytes
+    }
+
+    /// The 32 bytes of 43 base64url characters, decoded in one pass with a table.
+    private static func decode(_ text: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+        guard text.count == textLength else { return nil }
+        var bytes = [UInt8](repeating: 0, count: byteCount)
         var buffer: UInt32 = 0
         var bitCount = 0
         var written = 0
-        for character in cookieValue.utf8 {
-            let value = Self.sextets[Int(character)]
+        for character in text {
+            let value = sextets[Int(character)]
             guard value < 64 else { return nil }
             buffer = (buffer &<< 6 | UInt32(value)) & 0x3FFF
             bitCount += 6
             if bitCount >= 8 {
                 bitCount -= 8
                 // 43 characters carry 258 bits: the last 2 are not part of the 32 bytes.
-                if written < Self.byteCount { bytes[written] = UInt8(truncatingIfNeeded: buffer >> UInt32(bitCount)) }
+                if written < byteCount { bytes[written] = UInt8(truncatingIfNeeded: buffer >> UInt32(bitCount)) }
                 written += 1
             }
         }
-        self.bytes = bytes
+        return bytes
     }
 
     /// The 6-bit value of each byte in base64url (and standard base64); 64 for any other byte.

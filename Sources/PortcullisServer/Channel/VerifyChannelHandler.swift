@@ -77,11 +77,11 @@ final class VerifyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler 
     private func answer(_ request: HTTPRequest) -> HTTPFields? {
         guard request.method == .get || request.method == .head, let path = request.path,
               let style = VerifyRoutes.style(ofPath: path) else { return nil }
-        let headers = request.headerFields
+        let headers = VerifyHeaders(request.headerFields)
         // A client that asks to close is left to the router, which closes after answering.
-        if headers[.connection] != nil { return nil }
-        guard let (verdict, _) = gate.verifyFromMemory(VerifyRoutes.verifyRequest(headers), cookieHeader: headers[.cookie], peer: peer,
-                                                       forwardedFor: headers[HeaderNames.forwardedFor], style: style),
+        if headers.hasConnection { return nil }
+        guard let (verdict, _) = gate.verifyFromMemory(headers.request, cookieHeader: headers.cookie, peer: peer, forwardedFor: headers.forwardedFor,
+                                                       style: style),
               case .allow(let identity) = verdict else { return nil }
         var fields = VerifyRoutes.allowedFields(identity)
         fields[.contentLength] = "0"

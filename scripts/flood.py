@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """A login flood does not starve the rest (issue 10, section 8).
 
-48 clients (wrk connections) send bad logins as fast as the server answers, each from a random
-address (X-Forwarded-For from the trusted proxy 127.0.0.1) under a random name. Meanwhile: a session is revoked with `portcullis session
+48 clients (wrk connections) send bad logins as fast as the server answers, each from an address
+never used before (X-Forwarded-For from the trusted proxy 127.0.0.1) under a random name. Meanwhile: a session is revoked with `portcullis session
 revoke`, and the time until verify refuses it is measured (goal: within 2 s); and a good login from
 an address of its own is made, retrying once after the Retry-After it may be given (goal: done
 within 5 s). Exits non-zero when a goal is missed.

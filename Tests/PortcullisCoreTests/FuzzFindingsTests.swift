@@ -32,6 +32,18 @@ import Testing
         }
     }
 
+    @Test("otpauth: an account is trimmed of spaces and line breaks whether or not the label names an issuer (otpauth)")
+    func otpauthAccountTrimmed() throws {
+        // The input that found it (2026-11-30 campaign): a label starting with a carriage return and no
+        // issuer prefix kept the CR; written back with the issuer prefix, it was trimmed: another device.
+        let found = "otpauth://totp/%0D[PortcullisGali%18e?secret=JBSWY3DPEHPK3PXP&issuer=Portcullialgorithm%3DSHA2&diod=30"
+        let uri = try OTPAuthURI(parsing: found)
+        #expect(uri.account == "[PortcullisGali\u{18}e")
+        #expect(try OTPAuthURI(parsing: uri.string) == uri)
+        #expect(try OTPAuthURI(parsing: "otpauth://totp/%20alice%0A?secret=JBSWY3DPEHPK3PXP").account == "alice")
+        #expect(throws: CoreError.self) { try OTPAuthURI(parsing: "otpauth://totp/%20%0D?secret=JBSWY3DPEHPK3PXP") }
+    }
+
     @Test("YAML: a mapping key that is a list or a mapping is refused before Yams traps on it (config)")
     func complexKeys() throws {
         for text in ["? [a, b]\n: 1\n", "{? {a: 1}: 2}", "x: &l [1]\n*l : 2\n"] {

@@ -86,7 +86,7 @@ public struct OTPAuthURI: Sendable, Equatable {
         }
 
         var labelIssuer: String?
-        var account = label
+        var account = label.trimmingASCIIWhitespace()
         if let colon = label.firstIndex(of: ":") {
             labelIssuer = String(label[..<colon]).trimmingASCIIWhitespace()
             account = String(label[label.index(after: colon)...]).trimmingASCIIWhitespace()

@@ -44,6 +44,21 @@ import Testing
         #expect(throws: CoreError.self) { try OTPAuthURI(parsing: "otpauth://totp/%20%0D?secret=JBSWY3DPEHPK3PXP") }
     }
 
+    @Test("otpauth: issuers and accounts over 256 bytes are refused, so every URI read can be written back within 4096 characters (otpauth)")
+    func otpauthNamesBounded() throws {
+        // Found by the rerun after the fix above: 200 invalid UTF-8 bytes in the issuer read as U+FFFD,
+        // which writes back as 9 characters each, twice: a URI Portcullis wrote and could not read.
+        let replacement = String(repeating: "%EF%BF%BD", count: 200)
+        #expect(throws: CoreError.self) { try OTPAuthURI(parsing: "otpauth://totp/alice?secret=JBSWY3DPEHPK3PXP&issuer=A\(replacement)") }
+        #expect(throws: CoreError.self) { try OTPAuthURI(parsing: "otpauth://totp/\(replacement)?secret=JBSWY3DPEHPK3PXP") }
+        // At the bounds, with the longest secret read, the written URI still reads back.
+        let worst = String(repeating: "%EF%BF%BD", count: OTPAuthURI.maximumNameBytes / 3)
+        let secret = String(repeating: "A", count: Base32.maximumInputLength)
+        let uri = try OTPAuthURI(parsing: "otpauth://totp/\(worst)?secret=\(secret)&issuer=\(worst)")
+        #expect(uri.string.utf8.count <= OTPAuthURI.maximumLength)
+        #expect(try OTPAuthURI(parsing: uri.string) == uri)
+    }
+
     @Test("YAML: a mapping key that is a list or a mapping is refused before Yams traps on it (config)")
     func complexKeys() throws {
         for text in ["? [a, b]\n: 1\n", "{? {a: 1}: 2}", "x: &l [1]\n*l : 2\n"] {

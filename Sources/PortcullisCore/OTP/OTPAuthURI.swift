@@ -15,6 +15,10 @@ public struct OTPAuthURI: Sendable, Equatable {
 
     /// The longest URI ``init(parsing:)`` reads.
     public static let maximumLength = 4096
+    /// The longest issuer and account name, in UTF-8 bytes: written back percent-encoded (up to
+    /// three characters a byte, the issuer twice) with the longest secret, a URI stays within
+    /// ``maximumLength``, so every URI read can be written back and read again.
+    public static let maximumNameBytes = 256
 
     public init(issuer: String?, account: String, secret: [UInt8], parameters: OTPParameters = OTPParameters(), counter: UInt64 = 0) {
         self.issuer = issuer
@@ -92,6 +96,9 @@ public struct OTPAuthURI: Sendable, Equatable {
             account = String(label[label.index(after: colon)...]).trimmingASCIIWhitespace()
         }
         guard !account.isEmpty else { throw Self.error("has no account name in its label") }
+        guard account.utf8.count <= Self.maximumNameBytes else {
+            throw Self.error("has an account name longer than \(Self.maximumNameBytes) bytes")
+        }
         let queryIssuer = fields["issuer"]?.trimmingASCIIWhitespace()
         let issuer = queryIssuer ?? labelIssuer
         if let labelIssuer, let queryIssuer, labelIssuer != queryIssuer {
@@ -101,6 +108,9 @@ public struct OTPAuthURI: Sendable, Equatable {
         // could not be written back into a label.
         if let issuer, issuer.contains(":") {
             throw Self.error("has the issuer '\(issuer)', which contains ':'")
+        }
+        if let issuer, issuer.utf8.count > Self.maximumNameBytes {
+            throw Self.error("has an issuer longer than \(Self.maximumNameBytes) bytes")
         }
 
         var parameters = OTPParameters(type: type)

@@ -59,6 +59,17 @@ import Testing
         #expect(try OTPAuthURI(parsing: uri.string) == uri)
     }
 
+    @Test("otpauth: the colon of a label is found even when the account starts with a combining mark (otpauth)")
+    func otpauthColonBeforeCombiningMark() throws {
+        // Found by the second rerun: ":" followed by U+032B is one Character, so the label's issuer was
+        // not split off when the URI was read back.
+        let uri = try OTPAuthURI(parsing: "otpauth://totp/ACME:%CC%ABDe?secret=JBSWY3DPEHPK3PXP")
+        #expect(uri.issuer == "ACME")
+        #expect(uri.account == "\u{32B}De")
+        #expect(try OTPAuthURI(parsing: OTPAuthURI(issuer: "ACME", account: "\u{32B}De", secret: uri.secret).string) == uri)
+        #expect(throws: CoreError.self) { try OTPAuthURI(parsing: "otpauth://totp/alice?secret=JBSWY3DPEHPK3PXP&issuer=a%3A%CC%AB") }
+    }
+
     @Test("YAML: a mapping key that is a list or a mapping is refused before Yams traps on it (config)")
     func complexKeys() throws {
         for text in ["? [a, b]\n: 1\n", "{? {a: 1}: 2}", "x: &l [1]\n*l : 2\n"] {

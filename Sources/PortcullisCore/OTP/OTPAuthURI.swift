@@ -91,9 +91,12 @@ public struct OTPAuthURI: Sendable, Equatable {
 
         var labelIssuer: String?
         var account = label.trimmingASCIIWhitespace()
-        if let colon = label.firstIndex(of: ":") {
-            labelIssuer = String(label[..<colon]).trimmingASCIIWhitespace()
-            account = String(label[label.index(after: colon)...]).trimmingASCIIWhitespace()
+        // The colon is looked for among Unicode scalars, not Characters: an account starting with a
+        // combining mark would otherwise hide it (":" + U+032B is one Character).
+        let scalars = label.unicodeScalars
+        if let colon = scalars.firstIndex(of: ":") {
+            labelIssuer = String(scalars[..<colon]).trimmingASCIIWhitespace()
+            account = String(scalars[scalars.index(after: colon)...]).trimmingASCIIWhitespace()
         }
         guard !account.isEmpty else { throw Self.error("has no account name in its label") }
         guard account.utf8.count <= Self.maximumNameBytes else {
@@ -106,7 +109,7 @@ public struct OTPAuthURI: Sendable, Equatable {
         }
         // The label's first colon, written or %3A-encoded, ends the issuer, so an issuer with a colon
         // could not be written back into a label.
-        if let issuer, issuer.contains(":") {
+        if let issuer, issuer.unicodeScalars.contains(":") {
             throw Self.error("has the issuer '\(issuer)', which contains ':'")
         }
         if let issuer, issuer.utf8.count > Self.maximumNameBytes {

@@ -116,6 +116,17 @@ import Testing
         #expect(try load("session:\n  ip_binding: off\n").sessionIPBinding == .off)
     }
 
+    @Test("totp.issuer is counted in bytes and checked scalar by scalar, so every issuer accepted can be written into a label")
+    func issuer() throws {
+        #expect(try load("totp:\n  issuer: Émile's Gate\n").totpIssuer == "Émile's Gate")
+        #expect(try load("totp:\n  issuer: \(String(repeating: "a", count: 64))\n").totpIssuer.utf8.count == 64)
+        // 22 characters but 66 bytes; a colon hidden in one Character by a combining mark; a tab.
+        for refused in [String(repeating: "é", count: 33), ":\u{32B}x", "a\tb", String(repeating: "a", count: 65)] {
+            let found = problems(nil, ["PORTCULLIS_TOTP_ISSUER": refused])
+            #expect(found.count == 1 && found[0].contains("totp.issuer"), "\(refused.debugDescription): \(found)")
+        }
+    }
+
     @Test("every problem is reported at once, naming the key, the value and what is allowed")
     func allProblems() {
         let found = problems("""

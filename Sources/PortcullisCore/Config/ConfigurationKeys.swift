@@ -151,8 +151,12 @@ enum ConfigurationKeys {
             config.portalLogoFile = value
             return true
         },
-        Key(path: "totp.issuer", allowed: "1 to 64 characters without ':'") { config, value, _ in
-            guard !value.isEmpty, value.count <= 64, !value.contains(":") else { return false }
+        Key(path: "totp.issuer", allowed: "1 to 64 bytes of UTF-8 without ':' or control characters") { config, value, _ in
+            // Bytes and scalars, not Characters: ":" followed by a combining mark is one Character,
+            // and authenticator apps split the label at the scalar.
+            guard !value.isEmpty, value.utf8.count <= 64,
+                  !value.unicodeScalars.contains(where: { $0 == ":" || $0.properties.generalCategory == .control })
+            else { return false }
             config.totpIssuer = value
             return true
         },

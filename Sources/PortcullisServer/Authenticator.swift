@@ -61,7 +61,7 @@ public struct Authenticator: Sendable {
     public func findUser(typedName: String) async throws -> UserRecord? {
         if !typedName.isEmpty { return try await vault.store.user(named: typedName) }
         guard mode == .otpOnly else { return nil }
-        let users = try await vault.store.users()
+        let users = try await vault.store.users(first: 2)
         return users.count == 1 ? users[0] : nil
     }
 

@@ -102,7 +102,7 @@ public struct Portal: Sendable {
     // MARK: Log in
 
     func loginForm(visit: Visit, username: String = "", redirect: String?, error: String?) async throws -> PortalPage.LoginForm {
-        let userCount = configuration.authMode == .passwordAndOTP ? 0 : try await store.users().count
+        let userCount = configuration.authMode == .passwordAndOTP ? 0 : try await store.users(first: 2).count
         let askUsername = configuration.authMode == .passwordAndOTP || userCount != 1
         return PortalPage.LoginForm(
             askUsername: askUsername, askPassword: configuration.authMode == .passwordAndOTP,

@@ -8,6 +8,9 @@ public protocol UserStore: Sendable {
     func user(named name: String) async throws -> UserRecord?
     /// Every user, ordered by name.
     func users() async throws -> [UserRecord]
+    /// The first `limit` users by name: enough to tell none, one or several apart without reading
+    /// every user.
+    func users(first limit: Int) async throws -> [UserRecord]
     /// Replaces a user's fields by id, logging what changed; a disabled user's sessions end with it,
     /// and with `endingSessions` every session of the user ends, in the same transaction.
     /// Throws ``StoreError/Code/notFound`` or ``StoreError/Code/duplicate``.

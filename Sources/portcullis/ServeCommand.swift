@@ -51,7 +51,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let session = try await StorageSession.open(configuration: configuration)
         do {
-            if try await session.store.users().isEmpty {
+            if try await session.store.users(first: 1).isEmpty {
                 let config = options.config.map { " --config \($0)" } ?? ""
                 printError("There are no users yet. Add one (it asks for a password, then shows a QR code to scan):\n  portcullis user add alice\(config) && portcullis user otp add alice\(config)")
             }

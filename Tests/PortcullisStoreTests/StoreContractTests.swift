@@ -26,6 +26,9 @@ import Testing
             #expect(try await store.user(named: "ALICE") == created)
             #expect(try await store.user(named: "nobody") == nil)
             #expect(try await store.users().map(\.name) == ["alice", "bob"])
+            #expect(try await store.users(first: 1).map(\.name) == ["alice"])
+            #expect(try await store.users(first: 3).map(\.name) == ["alice", "bob"])
+            #expect(try await store.users(first: 0).isEmpty)
 
             var changed = created
             changed.displayName = "Alice L."

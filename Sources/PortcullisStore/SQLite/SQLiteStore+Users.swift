@@ -55,6 +55,12 @@ extension SQLiteStore {
         }
     }
 
+    public func users(first limit: Int) async throws -> [UserRecord] {
+        try await exclusive("list users") { connection in
+            try await connection.query("SELECT * FROM users ORDER BY name LIMIT ?", [.int64(Int64(max(0, limit)))]).map(Self.user(from:))
+        }
+    }
+
     public func updateUser(_ user: UserRecord, endingSessions: Bool) async throws -> Int {
         try UserFieldRules.validate(user)
         return try await transaction("update user") { connection in

@@ -12,6 +12,14 @@ struct BasicSupport: Sendable {
         cookie.basic ?? settings.enabled
     }
 
+    /// The identity of a lingering credential (accepted recently), recording an app password's use
+    /// when one is due; nil when the credential must be checked.
+    func lingeringIdentity(_ key: SessionKey, now: Int64, writes: SessionWrites) -> Identity? {
+        guard let (identity, recordUse) = cache.use(key, now: now) else { return nil }
+        if let recordUse { writes.enqueue(.appPasswordUsed(id: recordUse, at: now)) }
+        return identity
+    }
+
     /// The `WWW-Authenticate` challenge.
     var challenge: String { "Basic realm=\"\(settings.realm)\", charset=\"UTF-8\"" }
 }

@@ -15,6 +15,7 @@ public struct GateServer {
     public let sync: SessionSync
     public let housekeeping: Housekeeping
     public let router: Router<GateContext>
+    let basic: BasicSupport
     let configuration: Configuration
 
     /// Sets up the routes; sessions are read from the store as their tokens are first seen.
@@ -51,7 +52,7 @@ public struct GateServer {
         sync.onReload = { [cache = basic.cache] in cache.removeAll() }
         let housekeeping = Housekeeping(store: vault.store, clock: clock, auditRetention: configuration.auditRetention,
                                         regulationWindow: max(configuration.regulation.findTime, configuration.regulation.banTime), logger: logger)
-        return GateServer(gate: gate, portal: portal, sync: sync, housekeeping: housekeeping, router: router, configuration: configuration)
+        return GateServer(gate: gate, portal: portal, sync: sync, housekeeping: housekeeping, router: router, basic: basic, configuration: configuration)
     }
 
     /// The Hummingbird application listening on `server.listen`, with the session sync as a service.
@@ -59,7 +60,7 @@ public struct GateServer {
         let limits = ConnectionLimits(maxTotal: configuration.maxConnections, maxPerAddress: configuration.maxConnectionsPerAddress, resolver: gate.resolver)
         return Application(
             router: router,
-            server: GateChannel.builder(gate: gate, limits: limits, headTimeout: .seconds(configuration.headTimeout),
+            server: GateChannel.builder(gate: gate, basic: basic, limits: limits, headTimeout: .seconds(configuration.headTimeout),
                                         idleTimeout: .seconds(configuration.idleTimeout)),
             configuration: .init(address: .hostname(configuration.listenHost, port: configuration.listenPort), serverName: nil),
             services: [sync, housekeeping],

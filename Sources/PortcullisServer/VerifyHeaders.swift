@@ -8,6 +8,7 @@ struct VerifyHeaders {
     var request = VerifyRequest()
     var cookie: String?
     var forwardedFor: String?
+    var authorization: String?
     /// Whether the request has a `Connection` header (a client that may want to close).
     var hasConnection = false
 
@@ -24,6 +25,7 @@ struct VerifyHeaders {
             case HeaderNames.originalMethod: Self.add(field.value, to: &request.originalMethod)
             case .accept: Self.add(field.value, to: &request.accept)
             case HeaderNames.requestedWith: Self.add(field.value, to: &request.requestedWith)
+            case .authorization: Self.add(field.value, to: &authorization)
             case .connection: hasConnection = true
             default: continue
             }

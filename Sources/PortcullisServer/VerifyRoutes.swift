@@ -63,7 +63,7 @@ enum VerifyRoutes {
         }
         guard let cookie, basic.isEnabled(for: cookie) else { return response(for: verdict, head: head) }
 
-        guard let credentials = BasicCredentials(header: headers[.authorization]) else {
+        guard let credentials = BasicCredentials(header: read.authorization) else {
             // Scripts learn that Basic works here; browsers are sent to the login page instead.
             var answer = response(for: verdict, head: head)
             if case .unauthorized(location: nil) = verdict { answer.headers[.wwwAuthenticate] = basic.challenge }
@@ -72,10 +72,7 @@ enum VerifyRoutes {
         let client = gate.resolver.resolve(peer: context.peerAddress, forwardedFor: read.forwardedFor)
         let now = gate.clock.now()
         let key = basic.cache.key(for: credentials, client: client)
-        if let (identity, recordUse) = basic.cache.use(key, now: now) {
-            if let recordUse { gate.writes.enqueue(.appPasswordUsed(id: recordUse, at: now)) }
-            return response(for: .allow(identity), head: head)
-        }
+        if let identity = basic.lingeringIdentity(key, now: now, writes: gate.writes) { return response(for: .allow(identity), head: head) }
         switch try await basic.gate.check(credentials, client: client, now: now) {
         case .allowed(let identity, let userID, let appPasswordID):
             basic.cache.insert(key, identity: identity, userID: userID, appPasswordID: appPasswordID, now: now)

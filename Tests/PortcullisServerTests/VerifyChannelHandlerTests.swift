@@ -3,6 +3,7 @@ import NIOCore
 import NIOEmbedded
 import NIOHTTPTypes
 import PortcullisCore
+import PortcullisStore
 @testable import PortcullisServer
 import Testing
 
@@ -49,7 +50,7 @@ import Testing
 
         let router = Router()
         let channel = EmbeddedChannel()
-        try channel.pipeline.syncOperations.addHandlers([VerifyChannelHandler(gate: server.gate), router])
+        try channel.pipeline.syncOperations.addHandlers([VerifyChannelHandler(gate: server.gate, basic: server.basic), router])
 
         // Answered here, GET and HEAD: the router sees nothing.
         try channel.writeInbound(Self.request(cookie: known))
@@ -84,11 +85,66 @@ import Testing
         _ = try channel.finish()
     }
 
+    @Test("lingering Basic credentials are answered by the handler; unknown, expired or forgotten ones go on to the router")
+    func lingeringBasic() async throws {
+        let harness = try await GateHarness.make()
+        defer { Task { await harness.close() } }
+        let alice = try await harness.addUser("alice")
+        let server = try await harness.server()
+        let router = Router()
+        let channel = EmbeddedChannel()
+        try channel.pipeline.syncOperations.addHandlers([VerifyChannelHandler(gate: server.gate, basic: server.basic), router])
+        func send(_ authorization: String, from address: String = "203.0.113.7") throws -> [String] {
+            try channel.writeInbound(Self.request(cookie: nil, extra: [.authorization: authorization, HeaderNames.forwardedFor: address]))
+            try channel.writeInbound(HTTPRequestPart.end(nil))
+            return try Self.answers(channel)
+        }
+        let credential = BasicCredentials(user: "alice", password: "correct horse123456")
+        let authorization = "Basic " + Base64.encode(Array("alice:correct horse123456".utf8))
+        let client = server.gate.resolver.resolve(peer: GateContext.loopback, forwardedFor: "203.0.113.7")
+        let identity = Identity(user: "alice", groups: ["admins", "dev"], name: "", email: "")
+
+        // Not accepted yet: the router checks it.
+        #expect(try send(authorization).isEmpty)
+        #expect(router.heads.count == 1)
+        try channel.writeOutbound(HTTPResponsePart.head(HTTPResponse(status: .unauthorized)))
+        try channel.writeOutbound(HTTPResponsePart.end(nil))
+        #expect(try Self.answers(channel) == ["401 -"])
+
+        // Accepted (as the router does after a check): answered here, from that address only.
+        server.basic.cache.insert(server.basic.cache.key(for: credential, client: client), identity: identity, userID: alice.id,
+                                  appPasswordID: nil, now: harness.clock.now)
+        #expect(try send(authorization) == ["200 alice"])
+        #expect(try send("Basic " + Base64.encode(Array("alice:correct horse654321".utf8))).isEmpty, "another password")
+        try channel.writeOutbound(HTTPResponsePart.head(HTTPResponse(status: .unauthorized)))
+        try channel.writeOutbound(HTTPResponsePart.end(nil))
+        #expect(try Self.answers(channel) == ["401 -"])
+        #expect(try send(authorization, from: "198.51.100.9").isEmpty, "another address")
+        try channel.writeOutbound(HTTPResponsePart.head(HTTPResponse(status: .unauthorized)))
+        try channel.writeOutbound(HTTPResponsePart.end(nil))
+        #expect(try Self.answers(channel) == ["401 -"])
+        #expect(router.heads.count == 3)
+
+        // A change of the user forgets it; so does the end of the linger time.
+        server.basic.cache.removeAll(ofUser: alice.id)
+        #expect(try send(authorization).isEmpty)
+        try channel.writeOutbound(HTTPResponsePart.head(HTTPResponse(status: .unauthorized)))
+        try channel.writeOutbound(HTTPResponsePart.end(nil))
+        _ = try Self.answers(channel)
+        server.basic.cache.insert(server.basic.cache.key(for: credential, client: client), identity: identity, userID: alice.id,
+                                  appPasswordID: nil, now: harness.clock.now)
+        #expect(try send(authorization) == ["200 alice"])
+        harness.clock.advance(server.basic.settings.linger)
+        #expect(try send(authorization).isEmpty)
+        #expect(router.heads.count == 5)
+        _ = try channel.finish()
+    }
+
     @Test("the headers verify reads, in one pass, are what HTTPFields' own lookups give, duplicates joined")
     func headersInOnePass() {
         let names: [HTTPField.Name] = [.cookie, HeaderNames.forwardedProto, HeaderNames.forwardedHost, HeaderNames.forwardedURI,
                                        HeaderNames.forwardedMethod, HeaderNames.forwardedFor, HeaderNames.originalURL,
-                                       HeaderNames.originalMethod, .accept, HeaderNames.requestedWith, .userAgent, .connection]
+                                       HeaderNames.originalMethod, .accept, HeaderNames.requestedWith, .userAgent, .connection, .authorization]
         var generator = SystemRandomNumberGenerator()
         for round in 0..<2_000 {
             var fields = HTTPFields()
@@ -98,6 +154,7 @@ import Testing
             let read = VerifyHeaders(fields)
             #expect(read.cookie == fields[.cookie])
             #expect(read.forwardedFor == fields[HeaderNames.forwardedFor])
+            #expect(read.authorization == fields[.authorization])
             #expect(read.hasConnection == (fields[.connection] != nil))
             #expect(read.request.forwardedProto == fields[HeaderNames.forwardedProto])
             #expect(read.request.forwardedHost == fields[HeaderNames.forwardedHost])

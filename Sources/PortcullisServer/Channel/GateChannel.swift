@@ -11,14 +11,15 @@ struct GateChannel: HTTPChannelHandler {
 
     let responder: HTTPChannelHandler.Responder
     let gate: Gate
+    let basic: BasicSupport
     let limits: ConnectionLimits
     let headTimeout: TimeAmount
     let idleTimeout: TimeAmount
 
     /// The server builder for ``Application``.
-    static func builder(gate: Gate, limits: ConnectionLimits, headTimeout: TimeAmount, idleTimeout: TimeAmount) -> HTTPServerBuilder {
+    static func builder(gate: Gate, basic: BasicSupport, limits: ConnectionLimits, headTimeout: TimeAmount, idleTimeout: TimeAmount) -> HTTPServerBuilder {
         HTTPServerBuilder { responder in
-            GateChannel(responder: responder, gate: gate, limits: limits, headTimeout: headTimeout, idleTimeout: idleTimeout)
+            GateChannel(responder: responder, gate: gate, basic: basic, limits: limits, headTimeout: headTimeout, idleTimeout: idleTimeout)
         }
     }
 
@@ -34,7 +35,7 @@ struct GateChannel: HTTPChannelHandler {
         } catch {
             return channel.eventLoop.makeFailedFuture(error)
         }
-        let http1 = HTTP1Channel(responder: responder, configuration: .init(additionalChannelHandlers: [VerifyChannelHandler(gate: gate)]))
+        let http1 = HTTP1Channel(responder: responder, configuration: .init(additionalChannelHandlers: [VerifyChannelHandler(gate: gate, basic: basic)]))
         return http1.setup(channel: channel, logger: logger)
     }
 

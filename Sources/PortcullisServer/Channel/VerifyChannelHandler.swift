@@ -6,9 +6,10 @@ import PortcullisCore
 /// Answers verify requests whose session is in memory right on the event loop, ahead of
 /// Hummingbird's router, and passes every other request on.
 ///
-/// This is the hot path: every request a proxy handles comes here. A valid session in memory is
-/// answered synchronously, with no task, no `await` and no store; anything else (a login page, a
-/// token to read from the store, HTTP Basic, a redirect) goes to the router as before. Responses stay
+/// This is the hot path: every request a proxy handles comes here. A valid session in memory, or
+/// HTTP Basic credentials still lingering, are answered synchronously, with no task, no `await` and
+/// no store; anything else (a login page, a token to read from the store, Basic credentials to
+/// check, a redirect) goes to the router as before. Responses stay
 /// in order when requests are pipelined: once one request was passed on, the following ones are
 /// passed on too until the router's responses have ended.
 final class VerifyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
@@ -18,6 +19,7 @@ final class VerifyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler 
     typealias OutboundOut = HTTPResponsePart
 
     let gate: Gate
+    let basic: BasicSupport?
     /// The TCP peer, read once per connection.
     private var peer = GateContext.loopback
     private var deadlines: ConnectionDeadlines?
@@ -27,8 +29,9 @@ final class VerifyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler 
     private var answered = false
     private var needsFlush = false
 
-    init(gate: Gate) {
+    init(gate: Gate, basic: BasicSupport?) {
         self.gate = gate
+        self.basic = basic
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -73,18 +76,36 @@ final class VerifyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler 
         context.write(data, promise: promise)
     }
 
-    /// The headers of a 200 answer when `request` is a verify request with a valid session in memory.
+    /// The headers of a 200 answer when `request` is a verify request with a valid session in memory
+    /// or lingering Basic credentials.
     private func answer(_ request: HTTPRequest) -> HTTPFields? {
         guard request.method == .get || request.method == .head, let path = request.path,
               let style = VerifyRoutes.style(ofPath: path) else { return nil }
         let headers = VerifyHeaders(request.headerFields)
         // A client that asks to close is left to the router, which closes after answering.
         if headers.hasConnection { return nil }
-        guard let (verdict, _) = gate.verifyFromMemory(headers.request, cookieHeader: headers.cookie, peer: peer, forwardedFor: headers.forwardedFor,
-                                                       style: style),
-              case .allow(let identity) = verdict else { return nil }
+        guard let (verdict, cookie) = gate.verifyFromMemory(headers.request, cookieHeader: headers.cookie, peer: peer,
+                                                            forwardedFor: headers.forwardedFor, style: style) else { return nil }
+        let identity: Identity
+        switch verdict {
+        case .allow(let allowed):
+            identity = allowed
+        case .redirect, .unauthorized:
+            guard let lingering = lingeringBasic(headers, cookie: cookie) else { return nil }
+            identity = lingering
+        case .badRequest, .forbidden:
+            return nil
+        }
         var fields = VerifyRoutes.allowedFields(identity)
         fields[.contentLength] = "0"
         return fields
+    }
+
+    /// The identity of Basic credentials in `headers` accepted recently for `cookie`'s domain.
+    private func lingeringBasic(_ headers: VerifyHeaders, cookie: SessionCookieConfiguration?) -> Identity? {
+        guard let basic, let cookie, basic.isEnabled(for: cookie),
+              let credentials = BasicCredentials(header: headers.authorization) else { return nil }
+        let client = gate.resolver.resolve(peer: peer, forwardedFor: headers.forwardedFor)
+        return basic.lingeringIdentity(basic.cache.key(for: credentials, client: client), now: gate.clock.now(), writes: gate.writes)
     }
 }

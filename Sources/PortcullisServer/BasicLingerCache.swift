@@ -6,9 +6,10 @@ import Synchronization
 /// password hash each time (mod_authn_otp's "linger").
 ///
 /// Entries are keyed by an HMAC — under a key that lives only in this process's memory — of the
-/// user name, the password-and-code and (with `basic.logout_on_ip_change`) the client's address; the
-/// credential itself is never kept. Bounded: past ``capacity`` the oldest entry goes. Indexed by
-/// user, so that a change of one user forgets only that user's credentials.
+/// `Authorization` header exactly as the client sent it and (with `basic.logout_on_ip_change`) the
+/// client's address; the credential itself is never kept. A hit therefore needs no parsing: the same
+/// header bytes were checked when the entry was made. Bounded: past ``capacity`` the oldest entry
+/// goes. Indexed by user, so that a change of one user forgets only that user's credentials.
 public final class BasicLingerCache: Sendable {
     struct Entry: Sendable {
         var identity: Identity
@@ -33,7 +34,8 @@ public final class BasicLingerCache: Sendable {
     }
 
     private let table = Mutex(Table())
-    private let key: SymmetricKey
+    /// HMAC-SHA256 with the process's key already applied: each use copies it instead of keying anew.
+    private let keyedMAC: HMAC<SHA256>
     let settings: BasicAuthConfiguration
     public let capacity: Int
     /// An app password's last use is written at most this often.
@@ -43,15 +45,21 @@ public final class BasicLingerCache: Sendable {
     public init(settings: BasicAuthConfiguration, capacity: Int = 100_000) {
         self.settings = settings
         self.capacity = max(1, capacity)
-        self.key = SymmetricKey(size: .bits256)
+        self.keyedMAC = HMAC<SHA256>(key: SymmetricKey(size: .bits256))
     }
 
-    /// The table key for a credential from a client.
-    func key(for credentials: BasicCredentials, client: IPAddress) -> SessionKey {
-        var message = Array(credentials.user.lowercased().utf8) + [0] + Array(credentials.password.utf8) + [0]
-        if settings.logoutOnIPChange { message += client.bytes }
-        let mac = HMAC<SHA256>.authenticationCode(for: message, using: key)
-        return SessionKey(Array(mac))!
+    /// The table key for the `Authorization` header a client sent; nil for a header longer than any
+    /// credential read (``BasicCredentials/maximumHeaderLength``), which is never remembered.
+    func key(forHeader header: String, client: IPAddress) -> SessionKey? {
+        guard header.utf8.count <= BasicCredentials.maximumHeaderLength else { return nil }
+        var mac = keyedMAC
+        // The address first, with its length, so that no header and address run into each other.
+        let address = settings.logoutOnIPChange ? client.bytes : []
+        withUnsafeBytes(of: UInt8(address.count)) { mac.update(data: $0) }
+        mac.update(data: address)
+        var header = header
+        header.withUTF8 { mac.update(data: UnsafeRawBufferPointer($0)) }
+        return mac.finalize().withUnsafeBytes { SessionKey($0) }
     }
 
     /// The identity of a credential still lingering at `now`, and an app password use to record, if due.

@@ -13,6 +13,13 @@ struct SessionKey: Hashable, Sendable {
         words = (word(0), word(8), word(16), word(24))
     }
 
+    /// The key of 32 bytes in memory (a digest), read without copying them to an array.
+    init?(_ bytes: UnsafeRawBufferPointer) {
+        guard bytes.count == 32 else { return nil }
+        func word(_ offset: Int) -> UInt64 { UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) }
+        words = (word(0), word(8), word(16), word(24))
+    }
+
     var bytes: [UInt8] {
         [words.0, words.1, words.2, words.3].flatMap { word in (0..<8).reversed().map { UInt8(truncatingIfNeeded: word >> ($0 * 8)) } }
     }

@@ -63,15 +63,15 @@ enum VerifyRoutes {
         }
         guard let cookie, basic.isEnabled(for: cookie) else { return response(for: verdict, head: head) }
 
-        guard let credentials = BasicCredentials(header: read.authorization) else {
+        let client = gate.resolver.resolve(peer: context.peerAddress, forwardedFor: read.forwardedFor)
+        guard let authorization = read.authorization, let credentials = BasicCredentials(header: authorization),
+              let key = basic.cache.key(forHeader: authorization, client: client) else {
             // Scripts learn that Basic works here; browsers are sent to the login page instead.
             var answer = response(for: verdict, head: head)
             if case .unauthorized(location: nil) = verdict { answer.headers[.wwwAuthenticate] = basic.challenge }
             return answer
         }
-        let client = gate.resolver.resolve(peer: context.peerAddress, forwardedFor: read.forwardedFor)
         let now = gate.clock.now()
-        let key = basic.cache.key(for: credentials, client: client)
         if let identity = basic.lingeringIdentity(key, now: now, writes: gate.writes) { return response(for: .allow(identity), head: head) }
         switch try await basic.gate.check(credentials, client: client, now: now) {
         case .allowed(let identity, let userID, let appPasswordID):

@@ -103,9 +103,9 @@ final class VerifyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler 
 
     /// The identity of Basic credentials in `headers` accepted recently for `cookie`'s domain.
     private func lingeringBasic(_ headers: VerifyHeaders, cookie: SessionCookieConfiguration?) -> Identity? {
-        guard let basic, let cookie, basic.isEnabled(for: cookie),
-              let credentials = BasicCredentials(header: headers.authorization) else { return nil }
-        let client = gate.resolver.resolve(peer: peer, forwardedFor: headers.forwardedFor)
-        return basic.lingeringIdentity(basic.cache.key(for: credentials, client: client), now: gate.clock.now(), writes: gate.writes)
+        guard let basic, let cookie, basic.isEnabled(for: cookie), let authorization = headers.authorization,
+              let key = basic.cache.key(forHeader: authorization, client: gate.resolver.resolve(peer: peer, forwardedFor: headers.forwardedFor))
+        else { return nil }
+        return basic.lingeringIdentity(key, now: gate.clock.now(), writes: gate.writes)
     }
 }

@@ -29,6 +29,9 @@ public struct CoreError: Error, Equatable, Sendable, CustomStringConvertible {
         public static let invalidStorageKey = Code(name: "invalid_storage_key")
         /// A configuration file or value that is not valid.
         public static let invalidConfiguration = Code(name: "invalid_configuration")
+        /// An access rule (`access_control.*`) that cannot be used: a pattern outside the supported
+        /// subset, an unknown policy, method or network.
+        public static let invalidAccessRule = Code(name: "invalid_access_rule")
         /// Input beyond what Portcullis reads: too long, nested too deep, or expanding too far.
         public static let inputOutOfBounds = Code(name: "input_out_of_bounds")
     }

@@ -1,0 +1,52 @@
+/// `access_control`: the ordered rules and the default policy. The first rule that matches decides.
+///
+/// ```swift
+/// let control = AccessControl(defaultPolicy: .twoFactor, rules: [
+///     try AccessRule(domains: [DomainPattern("app.example.com")!], resources: [ResourcePattern("^/health$")], policy: .bypass),
+/// ])
+/// control.decide(request, identity: nil)   // .apply(.bypass, rule: 0) for /health
+/// ```
+public struct AccessControl: Sendable, Equatable {
+    public let defaultPolicy: AccessPolicy
+    public let rules: [AccessRule]
+
+    /// No rules, two factors everywhere: what Portcullis did before rules existed.
+    public static let twoFactorEverywhere = AccessControl(defaultPolicy: .twoFactor, rules: [])
+
+    public init(defaultPolicy: AccessPolicy, rules: [AccessRule]) {
+        self.defaultPolicy = defaultPolicy
+        self.rules = rules
+    }
+
+    /// The outcome for one request.
+    public enum Decision: Sendable, Equatable {
+        /// The policy of rule `rule` (nil: the default policy) applies.
+        case apply(AccessPolicy, rule: Int?)
+        /// Rule `rule` names a subject and everything else about it matches: who is asking must be
+        /// known first (a login), then the rules are decided again with the identity.
+        case identify(rule: Int)
+    }
+
+    /// Decides `request` for `identity` (nil: nobody is logged in). Pure and allocation-free apart
+    /// from what the rules' own matching needs.
+    public func decide(_ request: AccessRequest, identity: Identity?) -> Decision {
+        for (index, rule) in rules.enumerated() where rule.firstMismatch(request) == nil {
+            guard let subject = rule.subject else { return .apply(rule.policy, rule: index) }
+            guard let identity else { return .identify(rule: index) }
+            if subject.holds(for: identity) { return .apply(rule.policy, rule: index) }
+        }
+        return .apply(defaultPolicy, rule: nil)
+    }
+
+    /// Why each rule up to the deciding one did or did not match, for `portcullis access check`.
+    public func explain(_ request: AccessRequest, identity: Identity?) -> [(rule: Int, mismatch: AccessRule.Criterion?)] {
+        var steps: [(rule: Int, mismatch: AccessRule.Criterion?)] = []
+        for (index, rule) in rules.enumerated() {
+            var mismatch = rule.firstMismatch(request)
+            if mismatch == nil, let subject = rule.subject, let identity, !subject.holds(for: identity) { mismatch = .subject }
+            steps.append((index, mismatch))
+            if mismatch == nil { break }
+        }
+        return steps
+    }
+}

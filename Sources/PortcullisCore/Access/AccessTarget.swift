@@ -1,0 +1,77 @@
+/// The path and query of an original URL, as access rules see them.
+///
+/// The path is read the way the app behind the proxy will read it, so that a rule protecting
+/// `/admin` holds however the path is spelled: percent-escapes are decoded (`/%61dmin` is `/admin`,
+/// `%2F` is `/`), `.` and `..` segments are resolved and repeated slashes collapse (`/./admin`,
+/// `//admin`, `/x/../admin` are `/admin`); a trailing slash is kept. The query follows after `?`
+/// as sent (not decoded), as Authelia matches it. Case is kept: paths are case-sensitive.
+public enum AccessTarget {
+    /// The path and query of an absolute URL (`https://host/path?query`); `/` when it has no path.
+    public static func pathAndQuery(ofURL url: String) -> String {
+        var bytes = Substring(url).utf8[...]
+        if let scheme = bytes.firstRange(of: "://".utf8) { bytes = bytes[scheme.upperBound...] }
+        // The authority ends at the first '/', '?' or '#'.
+        let pathStart = bytes.firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") } ?? bytes.endIndex
+        return pathAndQuery(ofTarget: bytes[pathStart...])
+    }
+
+    /// The normalised form of a request target (`/path?query#fragment`; the fragment is dropped).
+    public static func pathAndQuery(ofTarget target: Substring.UTF8View.SubSequence) -> String {
+        var target = target
+        if let hash = target.firstIndex(of: UInt8(ascii: "#")) { target = target[..<hash] }
+        let question = target.firstIndex(of: UInt8(ascii: "?"))
+        let rawPath = target[..<(question ?? target.endIndex)]
+        var result = normalisedPath(percentDecoded(rawPath))
+        if let question, target.index(after: question) != target.endIndex {
+            result += "?" + String(decoding: target[target.index(after: question)...], as: UTF8.self)
+        }
+        return result
+    }
+
+    /// Decodes every `%XX`; a `%` not followed by two hex digits stays as it is.
+    static func percentDecoded(_ bytes: some Collection<UInt8>) -> [UInt8] {
+        let input = Array(bytes)
+        var output: [UInt8] = []
+        output.reserveCapacity(input.count)
+        var index = 0
+        while index < input.count {
+            if input[index] == UInt8(ascii: "%"), index + 2 < input.count, let high = hexValue(input[index + 1]), let low = hexValue(input[index + 2]) {
+                output.append(high << 4 | low)
+                index += 3
+            } else {
+                output.append(input[index])
+                index += 1
+            }
+        }
+        return output
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+
+    /// Resolves `.` and `..`, collapses repeated slashes, keeps a trailing slash; always starts with `/`.
+    static func normalisedPath(_ path: [UInt8]) -> String {
+        var segments: [ArraySlice<UInt8>] = []
+        for segment in path.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true) {
+            if segment.elementsEqual(".".utf8) { continue }
+            if segment.elementsEqual("..".utf8) {
+                _ = segments.popLast()
+                continue
+            }
+            segments.append(segment)
+        }
+        var output: [UInt8] = [UInt8(ascii: "/")]
+        for (index, segment) in segments.enumerated() {
+            if index > 0 { output.append(UInt8(ascii: "/")) }
+            output += segment
+        }
+        if path.last == UInt8(ascii: "/"), !segments.isEmpty { output.append(UInt8(ascii: "/")) }
+        return String(decoding: output, as: UTF8.self)
+    }
+}

@@ -15,6 +15,8 @@ public struct Gate: Sendable {
     public let clock: GateClock
     /// Where sessions not in memory are read from.
     public let store: any SessionStore
+    /// `access_control`: who may open what.
+    public let access: AccessControl
 
     public init(configuration: Configuration, cache: SessionCache, writes: SessionWrites, clock: GateClock, store: any SessionStore) {
         decider = ForwardAuthDecider(cookies: configuration.effectiveSessionCookies)
@@ -24,6 +26,7 @@ public struct Gate: Sendable {
         self.writes = writes
         self.clock = clock
         self.store = store
+        self.access = configuration.accessControl
     }
 
     /// Answers a verify request from memory; nil when its session token must be read from the store
@@ -46,11 +49,58 @@ public struct Gate: Sendable {
         guard let cookie = decider.cookie(for: original.host) else {
             return (decider.unauthenticated(original, request: request, style: style), nil)
         }
-        switch sessionFromMemory(cookieHeader: cookieHeader, cookie: cookie, client: resolver.resolve(peer: peer, forwardedFor: forwardedFor)) {
-        case .valid(let identity): return (.allow(identity), cookie)
+        let client = resolver.resolve(peer: peer, forwardedFor: forwardedFor)
+        // With no rules (the common case) every request needs a session and nothing else is read.
+        var accessRequest: AccessRequest?
+        var needsIdentity = false
+        if !access.rules.isEmpty {
+            let described = AccessRequest(original, client: client)
+            switch access.decide(described, identity: nil) {
+            case .apply(.bypass, _):
+                return (.allowAnonymous, cookie)
+            case .apply(.deny, _):
+                // Named on the page when the session is at hand; a deny needs no store read.
+                guard case .valid(let identity) = sessionFromMemory(cookieHeader: cookieHeader, cookie: cookie, client: client) else {
+                    return (.denied(user: nil, portal: cookie.portalBase), cookie)
+                }
+                return (.denied(user: identity.user, portal: cookie.portalBase), cookie)
+            case .apply:
+                break
+            case .identify:
+                needsIdentity = true
+            }
+            accessRequest = described
+        }
+        switch sessionFromMemory(cookieHeader: cookieHeader, cookie: cookie, client: client) {
+        case .valid(let identity):
+            guard needsIdentity, let accessRequest else { return (.allow(identity), cookie) }
+            return (Self.verdict(access.decide(accessRequest, identity: identity), identity: identity, cookie: cookie), cookie)
         case .none: return (decider.unauthenticated(original, request: request, style: style), cookie)
         case .unknown: return nil
         }
+    }
+
+    /// The answer for `identity` (from a session or HTTP Basic) once the rules decided.
+    static func verdict(_ decision: AccessControl.Decision, identity: Identity, cookie: SessionCookieConfiguration) -> VerifyVerdict {
+        switch decision {
+        case .apply(.bypass, _): .allowAnonymous
+        case .apply(.deny, _): .denied(user: identity.user, portal: cookie.portalBase)
+        // Every session and Basic credential today passed both factors (or, in otp_only mode, the
+        // code that counts as both), so it satisfies one_factor and two_factor alike.
+        case .apply: .allow(identity)
+        // Not reached with an identity; refused to be safe.
+        case .identify: .denied(user: identity.user, portal: cookie.portalBase)
+        }
+    }
+
+    /// The answer for a request whose identity came from HTTP Basic: the rules decide again with it,
+    /// as a rule may name users or groups.
+    public func authorize(_ identity: Identity, request: VerifyRequest, peer: IPAddress, forwardedFor: String?, style: VerifyStyle,
+                          cookie: SessionCookieConfiguration) -> VerifyVerdict {
+        guard !access.rules.isEmpty else { return .allow(identity) }
+        guard case .original(let original) = decider.original(request, style: style) else { return .unauthorized(location: nil) }
+        let described = AccessRequest(original, client: resolver.resolve(peer: peer, forwardedFor: forwardedFor))
+        return Self.verdict(access.decide(described, identity: identity), identity: identity, cookie: cookie)
     }
 
     /// Answers a verify request, reading its session from the store when it is not in memory.

@@ -56,7 +56,7 @@ enum VerifyRoutes {
             return refusal("The session store does not answer. Try again in a moment.", status: .serviceUnavailable, retryAfter: 1, style: style, head: head)
         }
         switch verdict {
-        case .allow, .badRequest, .forbidden:
+        case .allow, .allowAnonymous, .badRequest, .forbidden, .denied:
             return response(for: verdict, head: head)
         case .redirect, .unauthorized:
             break
@@ -72,11 +72,16 @@ enum VerifyRoutes {
             return answer
         }
         let now = gate.clock.now()
-        if let identity = basic.lingeringIdentity(key, now: now, writes: gate.writes) { return response(for: .allow(identity), head: head) }
+        // The rules decide again with who the credential names: a rule may name users or groups.
+        func authorized(_ identity: Identity) -> Response {
+            response(for: gate.authorize(identity, request: read.request, peer: context.peerAddress, forwardedFor: read.forwardedFor,
+                                         style: style, cookie: cookie), head: head)
+        }
+        if let identity = basic.lingeringIdentity(key, now: now, writes: gate.writes) { return authorized(identity) }
         switch try await basic.gate.check(credentials, client: client, now: now) {
         case .allowed(let identity, let userID, let appPasswordID):
             basic.cache.insert(key, identity: identity, userID: userID, appPasswordID: appPasswordID, now: now)
-            return response(for: .allow(identity), head: head)
+            return authorized(identity)
         case .refused:
             var answer = response(for: .unauthorized(location: nil), head: head)
             answer.headers[.wwwAuthenticate] = basic.challenge
@@ -107,6 +112,11 @@ enum VerifyRoutes {
         switch verdict {
         case .allow(let identity):
             return Response(status: .ok, headers: allowedFields(identity))
+        case .allowAnonymous:
+            return Response(status: .ok, headers: fields)
+        case .denied(let user, let portal):
+            status = .forbidden
+            text = (user.map { "You are logged in as \($0) and" } ?? "You") + " have no access to this address. To use another account, log out at \(portal)/logout\n"
         case .redirect(let code, let location):
             status = HTTPResponse.Status(code: code)
             fields[.location] = location

@@ -127,6 +127,75 @@ import Testing
         }
     }
 
+    @Test("access_control: rules as Authelia writes them, named networks in both forms, every problem named")
+    func accessControl() throws {
+        let configuration = try load("""
+        access_control:
+          default_policy: deny
+          networks:
+            - name: lan
+              networks: [192.168.0.0/16, 'fd00::/8']
+          rules:
+            - domain: app.example.com
+              resources: ['^/health$', '^/x{1,3}$']
+              policy: bypass
+            - domain: ['*.example.com', example.com]
+              domain_regex: '^(pub|img)\\.example\\.org$'
+              methods: [get, HEAD]
+              networks: [lan, 10.0.0.1, vpn]
+              subject: ['user:alice', ['group:ops', 'group:dev']]
+              policy: two_factor
+            - domain: admin.example.com
+              subject: group:admins
+              policy: one_factor
+        definitions:
+          network:
+            vpn: [10.8.0.0/24]
+        """)
+        #expect(configuration.accessDefaultPolicy == .deny)
+        let rules = configuration.accessRules
+        #expect(rules.count == 3)
+        #expect(rules[0].resources.map(\.source) == ["^/health$", "^/x{1,3}$"] && rules[0].policy == .bypass)
+        #expect(rules[1].domains.map(\.description) == ["*.example.com", "example.com"])
+        #expect(rules[1].domainPatterns.map(\.source) == ["^(pub|img)\\.example\\.org$"])
+        #expect(rules[1].methods == ["GET", "HEAD"])
+        #expect(rules[1].networks == [CIDR("192.168.0.0/16")!, CIDR("fd00::/8")!, CIDR("10.0.0.1")!, CIDR("10.8.0.0/24")!])
+        #expect(rules[1].subject == SubjectCondition(alternatives: [[.user("alice")], [.group("ops"), .group("dev")]]))
+        #expect(rules[2].subject == SubjectCondition(alternatives: [[.group("admins")]]))
+        let request = AccessRequest(host: "img.example.org", method: "GET", target: "/", client: IPAddress("10.8.0.9")!)
+        #expect(configuration.accessControl.decide(request, identity: Identity(user: "alice", groups: [], name: "", email: "")) == .apply(.twoFactor, rule: 1))
+
+        let found = problems("""
+        access_control:
+          rules:
+            - domain: app.example.com
+              resources: ['^/api(']
+              policy: bypass
+            - domain: [app.example.com, 'exa mple.com']
+              methods: [FETCH]
+              networks: [nowhere]
+              policy: sometimes
+            - domain: app.example.com
+              subject: group:admins
+              policy: bypass
+            - domian: app.example.com
+              query: [[{key: x}]]
+              policy: deny
+            - subject: 'role:x'
+              policy: one_factor
+        """)
+        for fragment in ["access_control.rules.0.resources.0 '^/api(' has a '(' that is never closed", "access_control.rules.1.domain.1 is 'exa mple.com'",
+                         "access_control.rules.1.methods.0 is 'FETCH'", "access_control.rules.1.networks.0 is 'nowhere'",
+                         "access_control.rules.1.policy is 'sometimes'", "access_control.rules.2 has policy bypass and a subject",
+                         "access_control.rules.3.domian is not a known key", "access_control.rules.3.query is not a known key of a rule (query conditions",
+                         "access_control.rules.4.subject.0: subject 'role:x' must be"] {
+            #expect(found.contains { $0.contains(fragment) }, "missing \(fragment) in \(found)")
+        }
+        #expect(found.count == 9, "\(found)")
+        #expect(problems("access_control: {default_policy: bypass}\n").first?.contains("let through without a login") == true)
+        #expect(try load(nil, ["PORTCULLIS_ACCESS_CONTROL_DEFAULT_POLICY": "one_factor"]).accessDefaultPolicy == .oneFactor)
+    }
+
     @Test("every problem is reported at once, naming the key, the value and what is allowed")
     func allProblems() {
         let found = problems("""

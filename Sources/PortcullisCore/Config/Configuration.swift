@@ -22,6 +22,16 @@ public struct Configuration: Sendable, Equatable {
     /// `storage.encryption_key`: the key itself (from the environment or `..._FILE`; never put it in the YAML file).
     public var encryptionKey: String?
 
+    // MARK: access control
+
+    /// `access_control.default_policy`: the policy when no rule matches.
+    public var accessDefaultPolicy: AccessPolicy = .twoFactor
+    /// `access_control.rules`: the ordered rules; the first that matches decides.
+    public var accessRules: [AccessRule] = []
+
+    /// The rules and the default policy, compiled.
+    public var accessControl: AccessControl { AccessControl(defaultPolicy: accessDefaultPolicy, rules: accessRules) }
+
     // MARK: session
 
     /// `session.cookies`: one entry per root domain.

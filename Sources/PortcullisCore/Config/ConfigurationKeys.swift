@@ -151,6 +151,11 @@ enum ConfigurationKeys {
             config.portalLogoFile = value
             return true
         },
+        Key(path: "access_control.default_policy", allowed: "bypass, one_factor, two_factor or deny") { config, value, _ in
+            guard let policy = AccessPolicy(rawValue: value.lowercased()) else { return false }
+            config.accessDefaultPolicy = policy
+            return true
+        },
         Key(path: "totp.issuer", allowed: "1 to 64 bytes of UTF-8 without ':' or control characters") { config, value, _ in
             // Bytes and scalars, not Characters: ":" followed by a combining mark is one Character,
             // and authenticator apps split the label at the scalar.
@@ -286,6 +291,9 @@ enum ConfigurationKeys {
                 problems.append("\(prefix).domain '\(cookie.domain)' is listed twice.")
                 _ = other
             }
+        }
+        if configuration.accessRules.isEmpty, configuration.accessDefaultPolicy == .bypass || configuration.accessDefaultPolicy == .deny {
+            problems.append("access_control.default_policy is \(configuration.accessDefaultPolicy.rawValue) with no rules: every request would be \(configuration.accessDefaultPolicy == .bypass ? "let through without a login" : "refused"). Add rules, or use one_factor or two_factor.")
         }
         if configuration.sessionRememberMe > 0, configuration.sessionRememberMe < configuration.sessionExpiration {
             problems.append("session.remember_me (\(configuration.sessionRememberMe) s) is shorter than session.expiration (\(configuration.sessionExpiration) s); make it longer, or 0 to turn it off.")

@@ -26,6 +26,7 @@ public enum ConfigurationLoader {
     ) throws -> Configuration {
         var problems: [String] = []
         var values: [String: (value: String, origin: String)] = [:]
+        var structured: [String: Any] = [:]
 
         if let yaml, !yaml.trimmingASCIIWhitespace().isEmpty {
             do {
@@ -33,7 +34,7 @@ public enum ConfigurationLoader {
                     guard let mapping = root as? [String: Any] else {
                         throw CoreError(.invalidConfiguration, "\(source): the top level must be a mapping of keys (like `storage:`).")
                     }
-                    flatten(mapping, prefix: "", into: &values, problems: &problems, source: source)
+                    flatten(mapping, prefix: "", into: &values, structured: &structured, problems: &problems, source: source)
                 }
             } catch let error as CoreError {
                 problems.append(error.message)
@@ -76,6 +77,10 @@ public enum ConfigurationLoader {
                 problems.append("\(path) is \(shown) (from \(entry.origin)); allowed: \(key.allowed).")
             }
         }
+        let networks = AccessControlReader.networks(structured, problems: &problems)
+        if let rules = structured["access_control.rules"] {
+            configuration.accessRules = AccessControlReader.rules(rules, networks: networks, problems: &problems)
+        }
         problems += ConfigurationKeys.crossCheck(configuration)
         guard problems.isEmpty else {
             throw CoreError(.invalidConfiguration, problems.joined(separator: "\n"))
@@ -90,16 +95,18 @@ public enum ConfigurationLoader {
 
     private static func flatten(
         _ mapping: [String: Any], prefix: String,
-        into values: inout [String: (value: String, origin: String)], problems: inout [String], source: String
+        into values: inout [String: (value: String, origin: String)], structured: inout [String: Any], problems: inout [String], source: String
     ) {
         for (name, value) in mapping {
             let path = prefix.isEmpty ? name : prefix + "." + name
-            if let nested = value as? [String: Any] {
-                flatten(nested, prefix: path, into: &values, problems: &problems, source: source)
+            if AccessControlReader.paths.contains(path) {
+                structured[path] = value
+            } else if let nested = value as? [String: Any] {
+                flatten(nested, prefix: path, into: &values, structured: &structured, problems: &problems, source: source)
             } else if let list = value as? [Any] {
                 if list.allSatisfy({ $0 is [String: Any] }) && !list.isEmpty {
                     for (index, element) in list.enumerated() {
-                        flatten(element as! [String: Any], prefix: "\(path).\(index)", into: &values, problems: &problems, source: source)
+                        flatten(element as! [String: Any], prefix: "\(path).\(index)", into: &values, structured: &structured, problems: &problems, source: source)
                     }
                 } else if let scalars = list.map(scalarText) as? [String] {
                     values[path] = (scalars.joined(separator: ","), source)

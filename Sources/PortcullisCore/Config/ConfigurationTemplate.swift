@@ -120,5 +120,25 @@ public enum ConfigurationTemplate {
       # How many counters ahead of the last accepted one an HOTP code may be.
       look_ahead: 4
 
+    access_control:
+      # The policy where no rule matches: bypass, one_factor, two_factor or deny.
+      default_policy: two_factor
+      # Ordered rules; the first that matches decides (docs/access-control.md). For example:
+      # networks:
+      #   - name: lan
+      #     networks: [192.168.0.0/16, fd00::/8]
+      # rules:
+      #   - domain: grafana.example.com
+      #     resources: ['^/api/health$']
+      #     policy: bypass
+      #   - domain: admin.example.com
+      #     subject: ['group:admins']
+      #     policy: two_factor
+      #   - domain: admin.example.com
+      #     policy: deny
+      #   - domain: '*.example.com'
+      #     networks: [lan]
+      #     policy: one_factor
+
     """
 }

@@ -78,6 +78,11 @@ public enum VerifyVerdict: Sendable, Equatable {
     case badRequest(String)
     /// 403: the host is not under any configured cookie domain.
     case forbidden(String)
+    /// 200 without identity headers: a `bypass` rule matched.
+    case allowAnonymous
+    /// 403: a `deny` rule matched, or no rule lets this user in; `user` is who is logged in, if
+    /// known, and `portal` the portal's address (for its logout page).
+    case denied(user: String?, portal: String)
 }
 
 /// Turns a verify request and the session lookup into an answer. Pure and synchronous: this is the
@@ -133,9 +138,9 @@ public struct ForwardAuthDecider: Sendable {
         guard let cookie = cookie(for: original.host) else {
             return .forbidden("The host \(original.host) is not under any domain in session.cookies.")
         }
-        let login = cookie.portalBase + "/login?rd=" + PercentEncoding.encode(original.url)
         // A client that is not a browser gets a plain 401 in both styles: no login page to go to.
         guard Self.isBrowser(request) else { return .unauthorized(location: nil) }
+        let login = cookie.portalBase + "/login?rd=" + PercentEncoding.encode(original.url)
         switch style {
         case .authRequest:
             return .unauthorized(location: login)

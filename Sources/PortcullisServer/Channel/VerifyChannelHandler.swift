@@ -86,24 +86,30 @@ final class VerifyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler 
         if headers.hasConnection { return nil }
         guard let (verdict, cookie) = gate.verifyFromMemory(headers.request, cookieHeader: headers.cookie, peer: peer,
                                                             forwardedFor: headers.forwardedFor, style: style) else { return nil }
-        let identity: Identity
+        var answer = verdict
         switch verdict {
-        case .allow(let allowed):
-            identity = allowed
         case .redirect, .unauthorized:
-            guard let lingering = lingeringBasic(headers, cookie: cookie) else { return nil }
-            identity = lingering
-        case .badRequest, .forbidden:
-            return nil
+            // Not logged in: lingering Basic credentials may say who it is; the rules decide again with them.
+            if let cookie, let identity = lingeringBasic(headers, cookie: cookie) {
+                answer = gate.authorize(identity, request: headers.request, peer: peer, forwardedFor: headers.forwardedFor, style: style, cookie: cookie)
+            }
+        default:
+            break
         }
-        var fields = VerifyRoutes.allowedFields(identity)
+        var fields: HTTPFields
+        switch answer {
+        case .allow(let identity): fields = VerifyRoutes.allowedFields(identity)
+        case .allowAnonymous: fields = [.cacheControl: "no-store"]
+        // Refusals have a body and are rare: the router writes them.
+        case .redirect, .unauthorized, .badRequest, .forbidden, .denied: return nil
+        }
         fields[.contentLength] = "0"
         return fields
     }
 
     /// The identity of Basic credentials in `headers` accepted recently for `cookie`'s domain.
-    private func lingeringBasic(_ headers: VerifyHeaders, cookie: SessionCookieConfiguration?) -> Identity? {
-        guard let basic, let cookie, basic.isEnabled(for: cookie), let authorization = headers.authorization,
+    private func lingeringBasic(_ headers: VerifyHeaders, cookie: SessionCookieConfiguration) -> Identity? {
+        guard let basic, basic.isEnabled(for: cookie), let authorization = headers.authorization,
               let key = basic.cache.key(forHeader: authorization, client: gate.resolver.resolve(peer: peer, forwardedFor: headers.forwardedFor))
         else { return nil }
         return basic.lingeringIdentity(key, now: gate.clock.now(), writes: gate.writes)

@@ -19,7 +19,7 @@ import Testing
         ("^/\\w+\\s?$", "/user_1", true), ("^/\\W$", "/é", true), ("^/\\D$", "/1", false), ("^/.$", "/é", true), ("^/..$", "/é", false),
         ("^/(?P<id>\\d+)$", "/42", true), ("^/(?<id>\\d+)$", "/4x", false), ("^/a*?$", "/aaa", true), ("^/(a|)+$", "/", true),
         ("^$", "", true), ("", "/anything", true), ("x|^/y", "/y", true), ("^/é$", "/é", true), ("^/é$", "/e\u{301}", false),
-        ("^/a.b$", "/a\nb", false), ("\\A/a\\z", "/a", true), ("^/[\\d.]+$", "/1.2", true), ("^/\\$x$", "/$x", true),
+        ("^/a.b$", "/a\nb", false), ("^/[é-ö]$", "/ë", true), ("^/[^é]$", "/é", false), ("^/[\u{100}-\u{10FFFF}]+$", "/ĀЖ😀", true), ("\\A/a\\z", "/a", true), ("^/[\\d.]+$", "/1.2", true), ("^/\\$x$", "/$x", true),
     ] as [(String, String, Bool)])
     func table(pattern: String, text: String, expected: Bool) throws {
         #expect(try ResourcePattern(pattern).matches(text) == expected)

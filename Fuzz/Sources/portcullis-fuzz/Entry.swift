@@ -12,7 +12,7 @@ struct FuzzTarget: Sendable {
 }
 
 /// Every target, by the name given in `PORTCULLIS_FUZZ_TARGET` (and its seed corpus folder, Fuzz/corpus/<name>).
-let allTargets: [FuzzTarget] = gateTargets + secretTargets + configurationTargets + importTargets
+let allTargets: [FuzzTarget] = gateTargets + accessTargets + secretTargets + configurationTargets + importTargets
 
 /// The target named by `PORTCULLIS_FUZZ_TARGET`; the process stops, listing the names, when there is none.
 let selectedTarget: FuzzTarget = {

@@ -106,7 +106,7 @@ private func checkUnauthenticated(_ verdict: VerifyVerdict, original: OriginalRe
     case .redirect(_, let target): location = target
     case .unauthorized(let target): location = target
     case .forbidden: return require(decider.cookie(for: original.host) == nil, "a covered host was refused")
-    case .allow, .badRequest: return require(false, "no session answered \(verdict)")
+    case .allow, .allowAnonymous, .denied, .badRequest: return require(false, "no session, no rules answered \(verdict)")
     }
     guard let location else { return }
     guard let cookie = decider.cookie(for: original.host) else { return require(false, "an uncovered host was sent to log in") }

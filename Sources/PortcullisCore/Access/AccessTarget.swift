@@ -29,7 +29,7 @@ public enum AccessTarget {
     }
 
     /// Decodes every `%XX`; a `%` not followed by two hex digits stays as it is.
-    static func percentDecoded(_ bytes: some Collection<UInt8>) -> [UInt8] {
+    public static func percentDecoded(_ bytes: some Collection<UInt8>) -> [UInt8] {
         let input = Array(bytes)
         var output: [UInt8] = []
         output.reserveCapacity(input.count)
@@ -56,7 +56,7 @@ public enum AccessTarget {
     }
 
     /// Resolves `.` and `..`, collapses repeated slashes, keeps a trailing slash; always starts with `/`.
-    static func normalisedPath(_ path: [UInt8]) -> String {
+    public static func normalisedPath(_ path: [UInt8]) -> String {
         var segments: [ArraySlice<UInt8>] = []
         for segment in path.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true) {
             if segment.elementsEqual(".".utf8) { continue }

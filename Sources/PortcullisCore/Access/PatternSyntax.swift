@@ -21,8 +21,10 @@ struct ScalarSet: Equatable, Sendable {
     var negated = false
 
     mutating func insert(_ range: ClosedRange<UInt32>) {
-        for value in range.lowerBound...min(range.upperBound, 127) where range.lowerBound < 128 {
-            if value < 64 { lowBits |= 1 << value } else { highBits |= 1 << (value - 64) }
+        if range.lowerBound < 128 {
+            for value in range.lowerBound...min(range.upperBound, 127) {
+                if value < 64 { lowBits |= 1 << value } else { highBits |= 1 << (value - 64) }
+            }
         }
         if range.upperBound >= 128 { ranges.append(max(128, range.lowerBound)...range.upperBound) }
     }

@@ -25,6 +25,11 @@ struct ConfigCommand: AsyncParsableCommand {
             for cookie in configuration.effectiveSessionCookies {
                 print("  domain:   \(cookie.domain) (portal \(cookie.portalURL), cookie \(cookie.name)\(cookie.secure ? ", secure" : ", NOT secure"))")
             }
+            let access = configuration.accessControl
+            print("  access:   \(access.rules.count) rule\(access.rules.count == 1 ? "" : "s"), default policy \(access.defaultPolicy.rawValue)")
+            for (rule, earlier) in access.shadowedRules() {
+                print("warning: access_control.rules.\(rule) can never match: rule \(earlier) matches every request it would. Move it above rule \(earlier), or remove it.")
+            }
             if configuration.sessionCookies.isEmpty {
                 print("No session.cookies are configured: only http://localhost:\(configuration.listenPort) is served (fine for a first try).")
             }

@@ -15,7 +15,7 @@ struct Portcullis: AsyncParsableCommand {
               portcullis serve                   # then open http://localhost:9091/login
             """,
         version: "0.1.0",
-        subcommands: [ServeCommand.self, UserCommand.self, SessionCommand.self, BanCommand.self, AuditCommand.self, ImportCommand.self, ConfigCommand.self, HashPasswordCommand.self, StorageCommand.self]
+        subcommands: [ServeCommand.self, UserCommand.self, SessionCommand.self, BanCommand.self, AuditCommand.self, ImportCommand.self, ConfigCommand.self, AccessCommand.self, HashPasswordCommand.self, StorageCommand.self]
     )
 }
 

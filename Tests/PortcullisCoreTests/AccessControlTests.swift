@@ -11,6 +11,8 @@ import Testing
         ("https://a.example.com:8443/../../admin?next=%2Fx#frag", "/admin?next=%2Fx"), ("https://a.example.com/a?", "/a"),
         ("https://a.example.com/100%", "/100%"), ("https://a.example.com/%zz/%4", "/%zz/%4"), ("https://a.example.com/a/.", "/a"),
         ("https://a.example.com/ADMIN", "/ADMIN"), ("https://a.example.com/%C3%A9t%C3%A9", "/été"),
+        // A combining mark after '/' (one Character with it): segments are split on bytes all the same.
+        ("https://a.example.com/x/%D6%B9/../%D6%B9admin", "/x/\u{5B9}admin"), ("https://a.example.com/%FF/a", "/\u{FFFD}/a"),
     ] as [(String, String)])
     func targets(url: String, expected: String) {
         #expect(AccessTarget.pathAndQuery(ofURL: url) == expected)
@@ -89,6 +91,33 @@ import Testing
         let steps = Self.control.explain(request, identity: Self.alice)
         #expect(steps.map(\.rule) == [0, 1, 2])
         #expect(steps.map(\.mismatch) == [.resources, .subject, nil])
+    }
+
+    @Test("a rule an earlier one always matches first is found; rules that only overlap are not")
+    func shadowing() throws {
+        func rule(_ domains: [String] = [], _ resources: [String] = [], methods: Set<String> = [], networks: [String] = [],
+                  subject: SubjectCondition? = nil, _ policy: AccessPolicy = .twoFactor) throws -> AccessRule {
+            try AccessRule(domains: domains.map { DomainPattern($0)! }, resources: resources.map { try ResourcePattern($0) }, methods: methods,
+                           networks: networks.map { CIDR($0)! }, subject: subject, policy: policy)
+        }
+        let admins = SubjectCondition(alternatives: [[.group("admins")]])
+        let control = AccessControl(defaultPolicy: .deny, rules: [
+            try rule(["*.example.com"], networks: ["192.168.0.0/16"], .oneFactor),
+            try rule(["nas.example.com"], networks: ["192.168.1.0/24"]),          // 1: covered by 0
+            try rule(["nas.example.com"], networks: ["10.0.0.0/8"]),              // other network: not covered
+            try rule(["example.com"], networks: ["192.168.1.0/24"]),              // the bare name: not covered by *.example.com
+            try rule(["app.example.com"], ["^/api"], methods: ["GET"]),
+            try rule(["app.example.com"], ["^/api"], methods: ["GET"], .deny),    // 5: covered by 4
+            try rule(["app.example.com"], ["^/api"], methods: ["GET", "POST"]),   // more methods: not covered
+            try rule(["app.example.com"], ["^/ap"]),                              // other pattern: not known to be covered
+            try rule(["a.example.com"], subject: admins),
+            try rule(["a.example.com"]),                                          // anyone: not covered by a subject rule
+            try rule(["a.example.com"], subject: admins, .deny),                  // 10: covered by 8
+            try rule([], [], .deny),
+            try rule(["b.example.com"]),                                          // 12: covered by 11 (every host)
+        ])
+        #expect(control.shadowedRules().map(\.rule) == [1, 5, 10, 12])
+        #expect(control.shadowedRules().map(\.by) == [0, 4, 8, 11])
     }
 
     @Test("rules refuse unknown methods and bypass with a subject; domains refuse what is no host name")

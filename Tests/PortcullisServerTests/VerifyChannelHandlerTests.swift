@@ -21,8 +21,8 @@ import Testing
         }
     }
 
-    static func request(method: HTTPRequest.Method = .get, cookie: String?, extra: HTTPFields = [:]) -> HTTPRequestPart {
-        var fields: HTTPFields = [HeaderNames.forwardedProto: "https", HeaderNames.forwardedHost: "app.example.com", HeaderNames.forwardedURI: "/"]
+    static func request(method: HTTPRequest.Method = .get, cookie: String?, uri: String = "/", extra: HTTPFields = [:]) -> HTTPRequestPart {
+        var fields: HTTPFields = [HeaderNames.forwardedProto: "https", HeaderNames.forwardedHost: "app.example.com", HeaderNames.forwardedURI: uri]
         if let cookie { fields[.cookie] = "portcullis_session=\(cookie)" }
         fields.append(contentsOf: extra)
         return .head(HTTPRequest(method: method, scheme: nil, authority: "auth", path: "/api/authz/forward-auth", headerFields: fields))
@@ -136,6 +136,32 @@ import Testing
         harness.clock.advance(server.basic.settings.linger)
         #expect(try send(authorization).isEmpty)
         #expect(router.heads.count == 5)
+        _ = try channel.finish()
+    }
+
+    @Test("a bypassed path is answered by the handler without identity; a denied one goes to the router, which writes the page")
+    func accessRules() async throws {
+        var configuration = GateHarness.exampleConfiguration()
+        configuration.accessRules = [
+            try AccessRule(domains: [DomainPattern("app.example.com")!], resources: [ResourcePattern("^/health$")], policy: .bypass),
+            try AccessRule(domains: [DomainPattern("app.example.com")!], resources: [ResourcePattern("^/admin")], policy: .deny),
+        ]
+        let harness = try await GateHarness.make(configuration)
+        defer { Task { await harness.close() } }
+        let server = try await harness.server()
+        let router = Router()
+        let channel = EmbeddedChannel()
+        try channel.pipeline.syncOperations.addHandlers([VerifyChannelHandler(gate: server.gate, basic: server.basic), router])
+        func send(_ uri: String) throws -> [String] {
+            try channel.writeInbound(Self.request(cookie: nil, uri: uri))
+            try channel.writeInbound(HTTPRequestPart.end(nil))
+            return try Self.answers(channel)
+        }
+        #expect(try send("/health") == ["200 -"])
+        #expect(try send("/%68ealth") == ["200 -"])
+        #expect(router.heads.isEmpty)
+        #expect(try send("/admin").isEmpty)
+        #expect(router.heads.count == 1)
         _ = try channel.finish()
     }
 

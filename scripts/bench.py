@@ -13,6 +13,7 @@ table gives the median ratio with the spread over the pairs.
       of them ÷ a store with 10 sessions; start-up time and RSS with 1 000 000 sessions
   (h) verify p99 while 50 failing logins a second arrive from 50 addresses ÷ quiet p99
   (i) verify p99 while 10 sessions a second log out, 1 000 000 sessions in the store ÷ quiet p99
+  (j) verify with 50 access rules, the last one matching ÷ verify with no rules
   and RSS idle and after the load.
 
 Exits non-zero only when something could not be run or answered wrongly before measuring (a
@@ -49,7 +50,7 @@ import wrk  # noqa: E402
 from portcullis import Server, totp  # noqa: E402
 
 COOKIE_SCRIPT = os.path.join(HERE, "lib", "bench-cookies.lua")
-PORT_SMALL, PORT_MANY, PORT_FEW = 19541, 19542, 19543
+PORT_SMALL, PORT_MANY, PORT_FEW, PORT_RULES = 19541, 19542, 19543, 19544
 PORT_NGINX_204, PORT_NGINX_PORTCULLIS, PORT_NGINX_FLOOR, PORT_NGINX_BACKEND = 19551, 19552, 19553, 19554
 THREADS, CONNECTIONS = 2, 64
 # The headers Caddy or Traefik would send; verify reads the cookie and these.
@@ -318,6 +319,22 @@ def nginx_http_block(portcullis_port):
         protected(PORT_NGINX_FLOOR, "floor_backend", "/")
 
 
+def fifty_rules():
+    """access_control with 50 rules for app.example.com of the kinds people write (other hosts,
+    anchored prefixes, unanchored patterns that run the automaton over the whole path); only the
+    last matches FORWARDED's /dashboard?x=1."""
+    rules = []
+    for index in range(49):
+        if index % 3 == 0:
+            rules.append(f"    - domain: '*.team{index}.example.com'\n      policy: deny")
+        elif index % 3 == 1:
+            rules.append(f"    - domain: app.example.com\n      resources: ['^/api/v{index}([/?].*)?$']\n      policy: deny")
+        else:
+            rules.append(f"    - domain: app.example.com\n      resources: ['/internal{index}/']\n      methods: [GET, HEAD]\n      policy: deny")
+    rules.append("    - domain: ['app.example.com', '*.example.com']\n      resources: ['^/dashboard([/?].*)?$']\n      policy: two_factor")
+    return "access_control:\n  default_policy: deny\n  rules:\n" + "\n".join(rules) + "\n"
+
+
 def small_server_phase(settings, work, report):
     """(a)–(f) and (h) on a server whose store holds two users, and RSS idle and after load."""
     env = {"PORTCULLIS_REGULATION_MAX_RETRIES": "1000"}  # every failing login of (h) costs a password check
@@ -368,6 +385,17 @@ def small_server_phase(settings, work, report):
         basic_target = Target("(f) Basic", direct.url, {**FORWARDED, **basic}, portcullis_pids, load=load)
         report.rows.append((alternate(Row("(f) HTTP Basic, lingering credential ÷ session cookie", "rate", 0.9, "higher"),
                                       direct, basic_target, settings), ""))
+
+        log("(j): verify with 50 access rules, the last one matching ÷ no rules")
+        with Server(settings.binary, port=PORT_RULES, config=fifty_rules()) as ruled:
+            ruled_secret = ruled.add_user("bench", "bench password")
+            ruled.start(poll=0.02)
+            ruled_cookie = {"Cookie": f"portcullis_session={ruled.log_in('bench', 'bench password', ruled_secret)}"}
+            expect("(j) verify with 50 rules", request(PORT_RULES, verify, {**FORWARDED, **ruled_cookie}), 200)
+            expect("(j) a path the 49th rule denies", request(PORT_RULES, verify, {**FORWARDED, "X-Forwarded-URI": "/internal47/x", **ruled_cookie}), 403)
+            ruled_target = Target("(j) 50 rules", f"http://127.0.0.1:{PORT_RULES}{verify}", {**FORWARDED, **ruled_cookie}, [ruled.pid])
+            report.rows.append((alternate(Row("(j) verify with 50 access rules, the last matching ÷ no rules", "rate", 0.9, "higher"),
+                                          direct, ruled_target, settings), ""))
 
         log(f"(h): verify p99 with {settings.login_rate} failing logins a second from {settings.login_addresses} addresses ÷ quiet")
         csrf_cookie, csrf_token = server.login_form(server.connection())

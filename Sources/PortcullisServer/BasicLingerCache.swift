@@ -50,7 +50,7 @@ public final class BasicLingerCache: Sendable {
 
     /// The table key for the `Authorization` header a client sent; nil for a header longer than any
     /// credential read (``BasicCredentials/maximumHeaderLength``), which is never remembered.
-    func key(forHeader header: String, client: IPAddress) -> SessionKey? {
+    public func key(forHeader header: String, client: IPAddress) -> SessionKey? {
         guard header.utf8.count <= BasicCredentials.maximumHeaderLength else { return nil }
         var mac = keyedMAC
         // The address first, with its length, so that no header and address run into each other.

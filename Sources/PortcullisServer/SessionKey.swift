@@ -1,6 +1,6 @@
 /// 32 bytes (a session token or its SHA-256) as four words: a dictionary key that hashes and
 /// compares without touching the heap.
-struct SessionKey: Hashable, Sendable {
+public struct SessionKey: Hashable, Sendable {
     let words: (UInt64, UInt64, UInt64, UInt64)
 
     init?(_ bytes: [UInt8]) {
@@ -24,11 +24,11 @@ struct SessionKey: Hashable, Sendable {
         [words.0, words.1, words.2, words.3].flatMap { word in (0..<8).reversed().map { UInt8(truncatingIfNeeded: word >> ($0 * 8)) } }
     }
 
-    static func == (lhs: SessionKey, rhs: SessionKey) -> Bool {
+    public static func == (lhs: SessionKey, rhs: SessionKey) -> Bool {
         lhs.words.0 == rhs.words.0 && lhs.words.1 == rhs.words.1 && lhs.words.2 == rhs.words.2 && lhs.words.3 == rhs.words.3
     }
 
-    func hash(into hasher: inout Hasher) {
+    public func hash(into hasher: inout Hasher) {
         hasher.combine(words.0)
         hasher.combine(words.1)
         hasher.combine(words.2)

@@ -18,6 +18,20 @@ import Testing
         #expect(AccessTarget.pathAndQuery(ofURL: url) == expected)
     }
 
+    @Test("paths already in normal form are taken as they are; the result is what decoding and normalising give")
+    func quickPath() {
+        var generator = SystemRandomNumberGenerator()
+        let pieces = ["/", "a", ".", "..", "%2F", "%61", "?", "#", "b", "//", "%", "%2e"]
+        for _ in 0..<20_000 {
+            let target = "/" + (0..<Int.random(in: 0...7, using: &generator)).map { _ in pieces.randomElement(using: &generator)! }.joined()
+            let beforeFragment = target.prefix { $0 != "#" }
+            let path = beforeFragment.prefix { $0 != "?" }
+            let query = beforeFragment.dropFirst(path.count).dropFirst()
+            let expected = AccessTarget.normalisedPath(AccessTarget.percentDecoded(path.utf8)) + (query.isEmpty ? "" : "?" + query)
+            #expect(AccessTarget.pathAndQuery(ofURL: "https://a.example.com" + target) == expected, "\(target)")
+        }
+    }
+
     static let lan = CIDR("192.168.0.0/16")!
     static let control = try! AccessControl(defaultPolicy: .deny, rules: [
         AccessRule(domains: [DomainPattern("app.example.com")!], resources: [ResourcePattern("^/health$")], policy: .bypass),
@@ -83,6 +97,30 @@ import Testing
         #expect(Self.decide("https://example.com/", as: Self.alice) == .apply(.twoFactor, rule: 5))
         #expect(Self.decide("https://example.org/", as: Self.alice) == .apply(.deny, rule: nil))
         #expect(Self.decide("https://notexample.com/", as: Self.alice) == .apply(.deny, rule: nil))
+    }
+
+    @Test("the decision loop over the rule table and the rule-by-rule explanation agree on every request")
+    func tableAgreesWithRules() {
+        var generator = SystemRandomNumberGenerator()
+        let hosts = ["app.example.com", "nas.lan.example.com", "lan.example.com", "api.example.com", "example.com", "wiki.example.com", "x.org"]
+        let paths = ["/", "/health", "/health?x", "/admin", "/admin/x", "/adminx", "/api"]
+        let methods = ["GET", "HEAD", "POST", "PROPFIND", "BREW"]
+        let addresses = ["192.168.1.2", "10.0.0.1", "fd00::1", "2001:db8::1"]
+        let people: [Identity?] = [nil, Self.alice, Self.bob, Self.carol, Self.dave]
+        for _ in 0..<5_000 {
+            let request = AccessRequest(host: hosts.randomElement(using: &generator)!, method: methods.randomElement(using: &generator)!,
+                                        target: paths.randomElement(using: &generator)!, client: IPAddress(addresses.randomElement(using: &generator)!)!)
+            let identity = people.randomElement(using: &generator)!
+            let last = Self.control.explain(request, identity: identity).last
+            switch Self.control.decide(request, identity: identity) {
+            case .apply(let policy, let rule?):
+                #expect(last?.rule == rule && last?.mismatch == nil && Self.control.rules[rule].policy == policy, "\(request)")
+            case .apply(_, nil):
+                #expect(last == nil || last?.mismatch != nil, "\(request)")
+            case .identify(let rule):
+                #expect(identity == nil && last?.rule == rule && last?.mismatch == nil, "\(request)")
+            }
+        }
     }
 
     @Test("explain names, rule by rule, the criterion that did not match, up to the deciding rule")

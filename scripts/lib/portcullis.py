@@ -26,10 +26,16 @@ def totp(secret, at=None, digits=6):
 
 
 class Server:
-    def __init__(self, binary, port=19491, env=None):
+    def __init__(self, binary, port=19491, env=None, config=None):
+        """`config`: YAML written to portcullis.yml in the server's folder and given to `serve`."""
         self.binary = os.path.abspath(binary)
         self.port = port
         self.work = tempfile.mkdtemp(prefix="portcullis-script-")
+        self.serve_arguments = ["serve"]
+        if config is not None:
+            with open(os.path.join(self.work, "portcullis.yml"), "w") as file:
+                file.write(config)
+            self.serve_arguments += ["--config", "portcullis.yml"]
         self.env = dict(os.environ, PORTCULLIS_SERVER_LISTEN=f"127.0.0.1:{port}",
                         PORTCULLIS_SESSION_COOKIES_0_DOMAIN="example.com",
                         PORTCULLIS_SESSION_COOKIES_0_PORTAL_URL="https://auth.example.com", **(env or {}))
@@ -51,7 +57,7 @@ class Server:
         """Starts `portcullis serve` and waits until /api/health answers 200; `startup_seconds` is
         then the time from starting the process to that answer (to within `poll` seconds)."""
         began = time.perf_counter()
-        self.process = subprocess.Popen([self.binary, "serve"], cwd=self.work, env=self.env,
+        self.process = subprocess.Popen([self.binary, *self.serve_arguments], cwd=self.work, env=self.env,
                                         stdout=open(self.log, "ab"), stderr=subprocess.STDOUT)
         deadline = time.time() + timeout
         while time.time() < deadline:

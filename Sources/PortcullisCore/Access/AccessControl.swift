@@ -9,6 +9,8 @@
 public struct AccessControl: Sendable, Equatable {
     public let defaultPolicy: AccessPolicy
     public let rules: [AccessRule]
+    /// The rules laid out for ``decide(_:identity:)``.
+    private let table: AccessRuleTable
 
     /// No rules, two factors everywhere: what Portcullis did before rules existed.
     public static let twoFactorEverywhere = AccessControl(defaultPolicy: .twoFactor, rules: [])
@@ -16,6 +18,11 @@ public struct AccessControl: Sendable, Equatable {
     public init(defaultPolicy: AccessPolicy, rules: [AccessRule]) {
         self.defaultPolicy = defaultPolicy
         self.rules = rules
+        self.table = AccessRuleTable(rules)
+    }
+
+    public static func == (lhs: AccessControl, rhs: AccessControl) -> Bool {
+        lhs.defaultPolicy == rhs.defaultPolicy && lhs.rules == rhs.rules
     }
 
     /// The outcome for one request.
@@ -30,10 +37,12 @@ public struct AccessControl: Sendable, Equatable {
     /// Decides `request` for `identity` (nil: nobody is logged in). Pure and allocation-free apart
     /// from what the rules' own matching needs.
     public func decide(_ request: AccessRequest, identity: Identity?) -> Decision {
-        for (index, rule) in rules.enumerated() where rule.firstMismatch(request) == nil {
-            guard let subject = rule.subject else { return .apply(rule.policy, rule: index) }
+        var start = 0
+        while let index = table.firstMatch(request, from: start) {
+            guard let subject = rules[index].subject else { return .apply(rules[index].policy, rule: index) }
             guard let identity else { return .identify(rule: index) }
-            if subject.holds(for: identity) { return .apply(rule.policy, rule: index) }
+            if subject.holds(for: identity) { return .apply(rules[index].policy, rule: index) }
+            start = index + 1
         }
         return .apply(defaultPolicy, rule: nil)
     }

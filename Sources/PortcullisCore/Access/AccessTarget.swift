@@ -8,10 +8,13 @@
 public enum AccessTarget {
     /// The path and query of an absolute URL (`https://host/path?query`); `/` when it has no path.
     public static func pathAndQuery(ofURL url: String) -> String {
-        var bytes = Substring(url).utf8[...]
-        if let scheme = bytes.firstRange(of: "://".utf8) { bytes = bytes[scheme.upperBound...] }
-        // The authority ends at the first '/', '?' or '#'.
-        let pathStart = bytes.firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") } ?? bytes.endIndex
+        let bytes = Substring(url).utf8
+        var start = bytes.startIndex
+        // After "scheme://", the authority ends at the first '/', '?' or '#'.
+        if let colon = bytes.firstIndex(of: UInt8(ascii: ":")), bytes[colon...].starts(with: "://".utf8) {
+            start = bytes.index(colon, offsetBy: 3)
+        }
+        let pathStart = bytes[start...].firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") } ?? bytes.endIndex
         return pathAndQuery(ofTarget: bytes[pathStart...])
     }
 
@@ -21,11 +24,43 @@ public enum AccessTarget {
         if let hash = target.firstIndex(of: UInt8(ascii: "#")) { target = target[..<hash] }
         let question = target.firstIndex(of: UInt8(ascii: "?"))
         let rawPath = target[..<(question ?? target.endIndex)]
+        // The common case, a path already in normal form, is taken as it is: one string, no copies.
+        if isNormal(rawPath) {
+            let end = question.flatMap { target.index(after: $0) == target.endIndex ? $0 : nil } ?? target.endIndex
+            return String(Substring(target[..<end]))
+        }
         var result = normalisedPath(percentDecoded(rawPath))
         if let question, target.index(after: question) != target.endIndex {
             result += "?" + String(decoding: target[target.index(after: question)...], as: UTF8.self)
         }
         return result
+    }
+
+    /// Whether a raw path is already what ``normalisedPath(_:)`` of its decoding gives: it starts
+    /// with `/`, has no `%`, no empty segment (but a trailing slash) and no `.` or `..` segment.
+    static func isNormal(_ path: Substring.UTF8View.SubSequence) -> Bool {
+        let slash = UInt8(ascii: "/"), dot = UInt8(ascii: "."), percent = UInt8(ascii: "%")
+        guard path.first == slash else { return false }
+        // The length of the current segment, and how many of its bytes are dots (-1: not all).
+        var length = 0
+        var dots = 0
+        var index = path.index(after: path.startIndex)
+        while index != path.endIndex {
+            let byte = path[index]
+            if byte == percent { return false }
+            if byte == slash {
+                // An empty segment ("//") or a dot segment ("/./", "/../") before this slash.
+                if length == 0 || (dots == length && length <= 2) { return false }
+                length = 0
+                dots = 0
+            } else {
+                length += 1
+                if byte == dot { dots += dots == length - 1 ? 1 : 0 }
+            }
+            path.formIndex(after: &index)
+        }
+        // The last segment: "/." or "/.." at the end resolve; "/" at the end stays (but "//" did not).
+        return !(length > 0 && dots == length && length <= 2)
     }
 
     /// Decodes every `%XX`; a `%` not followed by two hex digits stays as it is.

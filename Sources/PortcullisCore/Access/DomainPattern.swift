@@ -23,10 +23,25 @@ public struct DomainPattern: Sendable, Equatable, CustomStringConvertible {
 
     /// Whether `host` (lowercased, without a port, as ``OriginalRequest/host``) is this domain.
     public func matches(_ host: String) -> Bool {
-        var host = host.utf8[...]
-        if host.last == UInt8(ascii: ".") { host = host.dropLast() }
-        if isWildcard { return host.count > name.utf8.count && host.suffix(name.utf8.count).elementsEqual(name.utf8) }
-        return host.elementsEqual(name.utf8)
+        Array(host.utf8).withUnsafeBufferPointer { matches(bytes: $0) }
+    }
+
+    /// ``matches(_:)`` on the host's UTF-8.
+    func matches(bytes host: UnsafeBufferPointer<UInt8>) -> Bool {
+        name.utf8.withContiguousStorageIfAvailable { name in
+            var length = host.count
+            if length > 0, host[length - 1] == UInt8(ascii: ".") { length -= 1 }
+            if isWildcard {
+                return length > name.count && Self.equal(host, from: length - name.count, name)
+            }
+            return length == name.count && Self.equal(host, from: 0, name)
+        } ?? false
+    }
+
+    /// Whether `bytes` hold `other` at `offset`.
+    private static func equal(_ bytes: UnsafeBufferPointer<UInt8>, from offset: Int, _ other: UnsafeBufferPointer<UInt8>) -> Bool {
+        for index in 0..<other.count where bytes[offset + index] != other[index] { return false }
+        return true
     }
 
     public var description: String { isWildcard ? "*" + name : name }

@@ -13,28 +13,90 @@
 /// api.matches("/apifoo")             // false
 /// ```
 public struct ResourcePattern: Sendable, Equatable, CustomStringConvertible {
+    /// What is compiled, in one object, so that a copy of a pattern is one retain.
+    final class Compiled: Sendable {
+        let source: String
+        let program: PatternProgram
+        /// Text every match starts with, when the pattern begins with `^` and literal text: a
+        /// request without it is refused with one comparison, before the automaton runs.
+        let requiredPrefix: [UInt8]
+        /// The pattern is `^literal$`: a match is equality.
+        let isExact: Bool
+        /// The longest run of literal text at the pattern's top level (outside groups and
+        /// repetitions): every match contains it, so a text without it is refused by one search.
+        let requiredText: [UInt8]
+
+        init(source: String, program: PatternProgram, requiredPrefix: [UInt8], isExact: Bool, requiredText: [UInt8]) {
+            self.source = source
+            self.program = program
+            self.requiredPrefix = requiredPrefix
+            self.isExact = isExact
+            self.requiredText = requiredText
+        }
+    }
+
+    private let compiled: Compiled
+
     /// The pattern as written.
-    public let source: String
-    private let program: PatternProgram
-    /// Text every match starts with, when the pattern begins with `^` and literal text: a request
-    /// without it is refused with one comparison, before the automaton runs.
-    private let requiredPrefix: String
-    /// The pattern is `^literal$`: a match is equality.
-    private let isExact: Bool
+    public var source: String { compiled.source }
 
     /// Compiles `source`. Throws ``CoreError/Code/invalidAccessRule`` naming the unsupported part.
     public init(_ source: String) throws(CoreError) {
         let node = try PatternParser.parse(source)
-        self.source = source
-        self.program = try PatternProgram(node)
-        (requiredPrefix, isExact) = Self.literalPrefix(of: node)
+        let (prefix, isExact) = Self.literalPrefix(of: node)
+        compiled = Compiled(source: source, program: try PatternProgram(node), requiredPrefix: Array(prefix.utf8), isExact: isExact,
+                            requiredText: Self.longestLiteral(in: node))
     }
 
     /// Whether the pattern matches anywhere in `text`.
     public func matches(_ text: String) -> Bool {
-        if isExact { return text.utf8.elementsEqual(requiredPrefix.utf8) }
-        if !requiredPrefix.isEmpty, !text.utf8.starts(with: requiredPrefix.utf8) { return false }
-        return program.matches(text)
+        Array(text.utf8).withUnsafeBufferPointer { matches(text, bytes: $0) }
+    }
+
+    /// ``matches(_:)`` with the text's UTF-8 at hand: the quick checks read the bytes, and only
+    /// what they cannot decide runs the automaton.
+    func matches(_ text: String, bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        if compiled.isExact { return bytes.elementsEqual(compiled.requiredPrefix) }
+        if bytes.count < compiled.requiredPrefix.count || !bytes.starts(with: compiled.requiredPrefix) { return false }
+        if compiled.requiredText.count > compiled.requiredPrefix.count, !Self.contains(bytes, compiled.requiredText) { return false }
+        return compiled.program.matches(text)
+    }
+
+    /// Whether `needle` occurs in `haystack`.
+    static func contains(_ haystack: UnsafeBufferPointer<UInt8>, _ needle: [UInt8]) -> Bool {
+        guard let first = needle.first, haystack.count >= needle.count else { return needle.isEmpty }
+        var start = 0
+        let last = haystack.count - needle.count
+        while start <= last {
+            if haystack[start] == first {
+                var offset = 1
+                while offset < needle.count, haystack[start + offset] == needle[offset] { offset += 1 }
+                if offset == needle.count { return true }
+            }
+            start += 1
+        }
+        return false
+    }
+
+    /// The longest run of scalars directly in the top-level concatenation, as UTF-8.
+    private static func longestLiteral(in node: PatternNode) -> [UInt8] {
+        let items: [PatternNode]
+        switch node {
+        case .concatenation(let list): items = list
+        case .scalar: items = [node]
+        default: return []
+        }
+        var longest: [UInt8] = []
+        var run: [UInt8] = []
+        for item in items + [.empty] {
+            if case .scalar(let scalar) = item {
+                run += Array(String(scalar).utf8)
+            } else {
+                if run.count > longest.count { longest = run }
+                run = []
+            }
+        }
+        return longest
     }
 
     public var description: String { source }

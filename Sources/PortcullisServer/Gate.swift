@@ -54,6 +54,7 @@ public struct Gate: Sendable {
         var accessRequest: AccessRequest?
         var needsIdentity = false
         if !access.rules.isEmpty {
+            if let refusal = AccessTarget.refusal(ofURL: original.url) { return (.badRequest(refusal), cookie) }
             let described = AccessRequest(original, client: client)
             switch access.decide(described, identity: nil) {
             case .apply(.bypass, _):
@@ -99,6 +100,7 @@ public struct Gate: Sendable {
                           cookie: SessionCookieConfiguration) -> VerifyVerdict {
         guard !access.rules.isEmpty else { return .allow(identity) }
         guard case .original(let original) = decider.original(request, style: style) else { return .unauthorized(location: nil) }
+        if let refusal = AccessTarget.refusal(ofURL: original.url) { return .badRequest(refusal) }
         let described = AccessRequest(original, client: resolver.resolve(peer: peer, forwardedFor: forwardedFor))
         return Self.verdict(access.decide(described, identity: identity), identity: identity, cookie: cookie)
     }

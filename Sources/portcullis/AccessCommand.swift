@@ -40,6 +40,9 @@ struct AccessCommand: AsyncParsableCommand {
             guard let host = RedirectValidator.host(ofSafeURL: url) else {
                 throw ValidationError("'\(url)' is not an absolute http(s) URL of printable ASCII; the verify endpoints would answer 400.")
             }
+            if let refusal = AccessTarget.refusal(ofURL: url) {
+                throw CLIError("The verify endpoints answer 400 for this URL, before any rule: \(refusal)")
+            }
             guard let client = IPAddress(ip) else { throw ValidationError("--ip '\(ip)' is not an IPv4 or IPv6 address.") }
             let identity = try await self.identity()
             let request = AccessRequest(host: host, method: method.uppercased(), target: AccessTarget.pathAndQuery(ofURL: url), client: client)

@@ -32,6 +32,29 @@ import Testing
         }
     }
 
+    @Test("paths whose meaning depends on the app are refused: dot segments in any spelling, control characters, a raw '#'", arguments: [
+        ("/admin", false), ("//admin", false), ("/%61dmin", false), ("/a/.../b", false), ("/a/..b/.c", false), ("/a?x=../b", false), ("/admin%2Fx", false),
+        ("/a/../b", true), ("/./a", true), ("/a/.", true), ("/a/..", true), ("/%2e%2e/admin", true), ("/x%2F..%2Fadmin", true), ("/x/%2E/admin", true),
+        ("/admin/users/5%0A", true), ("/a%00b", true), ("/a%7F", true), ("/public#/../admin", true), ("/a#frag", true),
+    ] as [(String, Bool)])
+    func refusals(path: String, refused: Bool) {
+        #expect((AccessTarget.refusal(ofURL: "https://app.example.com" + path) != nil) == refused)
+    }
+
+    @Test("a forwarded Host with more than a host and a port is refused before it can shift the path")
+    func forwardedHost() {
+        let decider = ForwardAuthDecider(cookies: [])
+        for host in ["app.example.com:443/x", "app.example.com:443?", "app.example.com#", "user@app.example.com", "app.example.com\\x"] {
+            let request = VerifyRequest(forwardedMethod: "GET", forwardedProto: "https", forwardedHost: host, forwardedURI: "/admin")
+            guard case .answer(.badRequest) = decider.original(request, style: .forwardAuth) else {
+                Issue.record("\(host) was read")
+                continue
+            }
+        }
+        let fine = VerifyRequest(forwardedMethod: "GET", forwardedProto: "https", forwardedHost: "app.example.com:8443", forwardedURI: "/admin")
+        #expect(decider.original(fine, style: .forwardAuth) == .original(OriginalRequest(method: "GET", url: "https://app.example.com:8443/admin", host: "app.example.com")))
+    }
+
     static let lan = CIDR("192.168.0.0/16")!
     static let control = try! AccessControl(defaultPolicy: .deny, rules: [
         AccessRule(domains: [DomainPattern("app.example.com")!], resources: [ResourcePattern("^/health$")], policy: .bypass),

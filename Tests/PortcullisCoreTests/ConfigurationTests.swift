@@ -193,6 +193,20 @@ import Testing
         }
         #expect(found.count == 9, "\(found)")
         #expect(problems("access_control: {default_policy: bypass}\n").first?.contains("let through without a login") == true)
+        // Empty lists would match everyone: refused.
+        let empty = problems("""
+        access_control:
+          networks:
+            - {name: none, networks: []}
+          rules:
+            - {domain: app.example.com, subject: [], policy: deny}
+            - {domain: [], policy: deny}
+            - {domain: app.example.com, networks: [none], policy: deny}
+        """)
+        for fragment in ["access_control.networks.0.networks is an empty list", "access_control.rules.0.subject is empty",
+                         "access_control.rules.1.domain is an empty list"] {
+            #expect(empty.contains { $0.contains(fragment) }, "missing \(fragment) in \(empty)")
+        }
         #expect(try load(nil, ["PORTCULLIS_ACCESS_CONTROL_DEFAULT_POLICY": "one_factor"]).accessDefaultPolicy == .oneFactor)
     }
 

@@ -29,7 +29,7 @@ import Testing
         ("(?i)^/api", "(?i)"), ("^/api\\b", "\\b"), ("^/\\pL", "\\p"), ("^/[[:alpha:]]", "POSIX"), ("^/(?P<User>\\w+)$", "subject"),
         ("^/(a", "never closed"), ("^/a)", "closes no group"), ("^/[a", "never closed"), ("*a", "nothing before it"), ("^/a**", "repeats a repetition"),
         ("^/a{1001}", "1000"), ("^/[z-a]", "backwards"), ("^/\\", "lone"), ("^/[\\D]", "inside"), ("^*", "repeats '^'"),
-        ("(((((((((((((((((((((((((((((((((a)))))))))))))))))))))))))))))))))", "deeper"), ("((a{100}){100}){100}", "too large"),
+        ("(((((((((((((((((((((((((((((((((a)))))))))))))))))))))))))))))))))", "deeper"), ("((a{100}){100}){100}", "too large"), ("((((){1000}){1000}){1000}){1000}", "too large"),
     ] as [(String, String)])
     func refused(pattern: String, fragment: String) {
         #expect(throws: CoreError.self) { try ResourcePattern(pattern) }

@@ -54,18 +54,29 @@ import Testing
             _ = try await bob.logIn(client, username: "bob", code: harness.code())
 
             // The admin, on every spelling of the admin path.
-            for spelling in ["/admin", "/admin/users", "/%61dmin", "//admin", "/x/../admin"] {
+            for spelling in ["/admin", "/admin/users", "/%61dmin", "//admin", "/admin%2Fusers"] {
                 let answer = try await verify(spelling, cookie: alice.sessionCookie)
                 #expect(answer.status == .ok && answer.headers[HeaderNames.remoteUser] == "alice", "\(spelling)")
             }
             // Not an admin: denied, named, on every spelling.
-            for spelling in ["/admin", "/%61dmin", "/./admin/", "/health/../admin"] {
+            for spelling in ["/admin", "/%61dmin", "//admin/", "/admin%2F"] {
                 let answer = try await verify(spelling, cookie: bob.sessionCookie)
                 #expect(answer.status == .forbidden, "\(spelling)")
                 #expect(String(buffer: answer.body).contains("You are logged in as bob and have no access to this address"))
                 #expect(String(buffer: answer.body).contains("https://auth.example.com/logout"))
             }
             #expect(try await verify("/", cookie: bob.sessionCookie).headers[HeaderNames.remoteUser] == "bob")
+            // Paths whose meaning depends on who reads them are refused, for everyone, before any rule.
+            for ambiguous in ["/./admin", "/health/../admin", "/x/%2e%2e/admin", "/admin/x/../..", "/admin/users/5%0A", "/health%23/../admin"] {
+                for cookie in [alice.sessionCookie, bob.sessionCookie] {
+                    #expect(try await verify(ambiguous, cookie: cookie).status == .badRequest, "\(ambiguous)")
+                }
+                #expect(try await verify(ambiguous).status == .badRequest, "\(ambiguous)")
+            }
+            // A Host that would move part of itself into the path.
+            let shifted = try await client.execute(uri: "/api/authz/forward-auth", method: .get,
+                                                   headers: Requests.forwardAuth(host: "app.example.com:443/x", uri: "/admin", cookie: bob.sessionCookie))
+            #expect(shifted.status == .badRequest)
             // A bypassed path sends no identity, logged in or not.
             let bypassed = try await verify("/health", cookie: alice.sessionCookie)
             #expect(bypassed.status == .ok && bypassed.headers[HeaderNames.remoteUser] == nil)

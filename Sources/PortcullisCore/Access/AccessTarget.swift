@@ -36,6 +36,32 @@ public enum AccessTarget {
         return result
     }
 
+    /// Why the rules cannot decide on this URL's path, or nil when they can. Apps read paths in
+    /// different ways, so a path whose meaning depends on the reader is refused rather than guessed:
+    /// a `.` or `..` segment (browsers resolve them before sending; `%2e` and `%2F` spellings too,
+    /// once decoded), a control character once decoded (`%0A` would hide from `.*`), or a raw `#`.
+    public static func refusal(ofURL url: String) -> String? {
+        let bytes = Substring(url).utf8
+        var start = bytes.startIndex
+        if let colon = bytes.firstIndex(of: UInt8(ascii: ":")), bytes[colon...].starts(with: "://".utf8) {
+            start = bytes.index(colon, offsetBy: 3)
+        }
+        guard let pathStart = bytes[start...].firstIndex(where: { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") })
+        else { return nil }
+        let target = bytes[pathStart...]
+        if target.contains(UInt8(ascii: "#")) { return "The path holds a '#', which no browser sends." }
+        let rawPath = target.prefix { $0 != UInt8(ascii: "?") }
+        if isNormal(rawPath) { return nil }
+        let decoded = percentDecoded(rawPath)
+        if decoded.contains(where: { $0 < 0x20 || $0 == 0x7F }) { return "The path holds a control character." }
+        let slash = UInt8(ascii: "/")
+        for segment in decoded.split(separator: slash, omittingEmptySubsequences: true)
+        where segment.elementsEqual(".".utf8) || segment.elementsEqual("..".utf8) {
+            return "The path holds a '.' or '..' segment, which apps resolve in different ways."
+        }
+        return nil
+    }
+
     /// Whether a raw path is already what ``normalisedPath(_:)`` of its decoding gives: it starts
     /// with `/`, has no `%`, no empty segment (but a trailing slash) and no `.` or `..` segment.
     static func isNormal(_ path: Substring.UTF8View.SubSequence) -> Bool {

@@ -18,6 +18,9 @@ struct PatternProgram: Sendable {
 
     private(set) var instructions: [Instruction] = []
     private(set) var sets: [ScalarSet] = []
+    /// Nodes emitted so far: repetitions of what emits nothing (`((){1000}){1000}`) add no
+    /// instruction but still take time, so the work is bounded too.
+    private var emitted = 0
 
     init(_ node: PatternNode) throws(CoreError) {
         try emit(node)
@@ -33,6 +36,10 @@ struct PatternProgram: Sendable {
     }
 
     private mutating func emit(_ node: PatternNode) throws(CoreError) {
+        emitted += 1
+        guard emitted <= 4 * Self.maximumInstructions else {
+            throw CoreError(.invalidAccessRule, "is too large once its repetitions are expanded; use '*' or '+' instead of large counts")
+        }
         switch node {
         case .empty:
             break

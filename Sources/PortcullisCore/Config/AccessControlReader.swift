@@ -21,6 +21,7 @@ enum AccessControlReader {
                 }
                 ranges.append(range)
             }
+            if entries.isEmpty { problems.append("\(path) is empty; a network needs at least one range.") }
             if named[name] != nil { problems.append("\(path): the network name '\(name)' is defined twice.") }
             named[name] = ranges
         }
@@ -107,7 +108,12 @@ enum AccessControlReader {
                 problems.append("\(path).networks.\(index) is '\(text)'; allowed: an address, a CIDR range such as 192.168.0.0/16, or a name from access_control.networks.")
             }
         }
-        let subject = mapping["subject"].flatMap { subjectCondition($0, path: path + ".subject", problems: &problems) }
+        var subject: SubjectCondition?
+        if let value = mapping["subject"] {
+            subject = subjectCondition(value, path: path + ".subject", problems: &problems)
+            // An empty subject would match everyone.
+            if subject == nil, problems.count == before { problems.append("\(path).subject is empty; name users or groups, or remove the key.") }
+        }
         guard problems.count == before else { return nil }
         do {
             return try AccessRule(domains: domains, domainPatterns: domainPatterns, resources: resources, methods: methods, networks: networks,
@@ -165,6 +171,11 @@ enum AccessControlReader {
         if let text = scalar(value) { return [text] }
         guard let list = value as? [Any], case let texts = list.compactMap(scalar), texts.count == list.count else {
             problems.append("\(path) must be a value or a list of values.")
+            return nil
+        }
+        // An empty list would match everything: say so rather than read it as "any".
+        guard !texts.isEmpty else {
+            problems.append("\(path) is an empty list; give values, or remove the key to match any.")
             return nil
         }
         return texts

@@ -116,6 +116,11 @@ public struct ForwardAuthDecider: Sendable {
         guard let host = request.forwardedHost, !host.isEmpty else {
             return .answer(.badRequest("Missing header X-Forwarded-Host. The proxy must send the original Host in X-Forwarded-Host."))
         }
+        // Only host[:port]: a Host header such as "app.example.com:443/x" would otherwise move part of
+        // itself into the path the rules see, while the proxy routes on the part before the colon.
+        guard !host.utf8.contains(where: { "/?#@\\".utf8.contains($0) }) else {
+            return .answer(.badRequest("X-Forwarded-Host must be a host name with an optional port."))
+        }
         let uri = request.forwardedURI.flatMap { $0.isEmpty ? nil : $0 } ?? "/"
         guard uri.hasPrefix("/") else {
             return .answer(.badRequest("X-Forwarded-URI must start with '/'."))

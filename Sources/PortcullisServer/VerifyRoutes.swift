@@ -41,6 +41,15 @@ enum VerifyRoutes {
         return fields
     }
 
+    /// The headers of a 200 for nobody (a bypass rule): the identity headers present and empty, so
+    /// that a proxy copying them replaces whatever the client sent — some Caddy versions copy only
+    /// headers the answer has, and one version wrote its placeholder's name for a missing one.
+    static let anonymousFields: HTTPFields = {
+        var fields: HTTPFields = [.cacheControl: "no-store"]
+        for name in [HeaderNames.remoteUser, HeaderNames.remoteGroups, HeaderNames.remoteName, HeaderNames.remoteEmail] { fields[name] = "" }
+        return fields
+    }()
+
     static func answer(_ request: Request, context: GateContext, gate: Gate, basic: BasicSupport, style: VerifyStyle) async throws -> Response {
         let headers = request.headers
         let read = VerifyHeaders(headers)
@@ -113,7 +122,7 @@ enum VerifyRoutes {
         case .allow(let identity):
             return Response(status: .ok, headers: allowedFields(identity))
         case .allowAnonymous:
-            return Response(status: .ok, headers: fields)
+            return Response(status: .ok, headers: anonymousFields)
         case .denied(let user, let portal):
             status = .forbidden
             text = (user.map { "You are logged in as \($0) and" } ?? "You") + " have no access to this address. To use another account, log out at \(portal)/logout\n"

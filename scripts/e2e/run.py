@@ -33,6 +33,18 @@ APP = f"https://app.example.com:{HTTPS_PORT}"
 SECOND_APP = f"https://grafana.example.com:{HTTPS_PORT}"
 
 
+ACCESS_RULES = """access_control:
+  default_policy: two_factor
+  rules:
+    - domain: app.example.com
+      resources: ['^/public/']
+      policy: bypass
+    - domain: app.example.com
+      resources: ['^/forbidden([/?].*)?$']
+      policy: deny
+"""
+
+
 class Failure(Exception):
     pass
 
@@ -116,7 +128,9 @@ class Stack:
 
     def start_core(self):
         self.start("app", [sys.executable, os.path.join(ROOT, "scripts/e2e/upstream.py"), str(UPSTREAM_PORT)], "app.log", UPSTREAM_PORT)
-        self.start("portcullis", [self.binary, "serve"], "portcullis.log", PORTCULLIS_PORT, env=self.environment())
+        # Access rules for the checks of step 5c: a public path, a denied one; everything else as without rules.
+        write_file(os.path.join(self.work, "portcullis.yml"), ACCESS_RULES)
+        self.start("portcullis", [self.binary, "serve", "--config", "portcullis.yml"], "portcullis.log", PORTCULLIS_PORT, env=self.environment())
 
     def add_user(self, name, password):
         self.portcullis("user", "add", name, "--groups", "admins,dev", "--email", f"{name}@example.com", "--password-stdin", stdin=password + "\n")
@@ -343,6 +357,17 @@ def run_flows(stack, proxy, user, driver, post_status):
     headers = curl("-s", "-o", "/dev/null", "-D", "-", "-u", f"{user}:{password}000000", "-H", "Accept: application/json", APP + "/dav/")
     expect(headers.startswith("HTTP/") and " 401" in headers.split("\r\n")[0], "a wrong Basic credential gets 401", "401", headers.split("\r\n")[0])
     expect("www-authenticate: basic realm=" in headers.lower(), "the 401 carries WWW-Authenticate", 'WWW-Authenticate: Basic realm="Portcullis"', headers)
+
+    # 5c. Access rules: a bypassed path needs no session and the app sees no identity, not even one
+    # the client sent itself; a denied path never reaches the app, logged in or not.
+    body = curl("-H", "Remote-User: mallory", "-H", "Remote-Groups: admins", "-H", "Accept: text/html", APP + "/public/readme")
+    expect('id="echo"' in body and '&quot;Remote-User&quot;: &quot;&quot;' in body and "mallory" not in body,
+           "a bypassed path reaches the app without a session and without the client's own Remote-User", "Remote-User empty", body[:400])
+    token = session_cookie(driver)["value"]
+    for cookie in ([], ["--cookie", f"portcullis_session={token}"]):
+        output = curl("-w", "\n%{http_code}", *cookie, "-H", "Remote-User: mallory", "-H", "Accept: text/html", APP + "/forbidden/x")
+        status = output.rsplit("\n", 1)[-1]
+        expect(status == "403" and 'id="echo"' not in output, f"a denied path {'with' if cookie else 'without'} a session", "403, app not reached", output[-400:])
 
     # 6. Logout ends access at once.
     from selenium.webdriver.common.by import By

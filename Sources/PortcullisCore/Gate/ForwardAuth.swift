@@ -78,7 +78,7 @@ public enum VerifyVerdict: Sendable, Equatable {
     case badRequest(String)
     /// 403: the host is not under any configured cookie domain.
     case forbidden(String)
-    /// 200 without identity headers: a `bypass` rule matched.
+    /// 200 with the identity headers empty: a `bypass` rule matched.
     case allowAnonymous
     /// 403: a `deny` rule matched, or no rule lets this user in; `user` is who is logged in, if
     /// known, and `portal` the portal's address (for its logout page).

@@ -99,7 +99,7 @@ final class VerifyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler 
         var fields: HTTPFields
         switch answer {
         case .allow(let identity): fields = VerifyRoutes.allowedFields(identity)
-        case .allowAnonymous: fields = [.cacheControl: "no-store"]
+        case .allowAnonymous: fields = VerifyRoutes.anonymousFields
         // Refusals have a body and are rare: the router writes them.
         case .redirect, .unauthorized, .badRequest, .forbidden, .denied: return nil
         }

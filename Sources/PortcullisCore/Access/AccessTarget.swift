@@ -8,14 +8,19 @@
 public enum AccessTarget {
     /// The path and query of an absolute URL (`https://host/path?query`); `/` when it has no path.
     public static func pathAndQuery(ofURL url: String) -> String {
+        pathAndQuery(ofTarget: target(ofURL: url))
+    }
+
+    /// The request target of an absolute URL: after "scheme://", from the first '/', '?' or '#'
+    /// that ends the authority; empty when there is none.
+    private static func target(ofURL url: String) -> Substring.UTF8View.SubSequence {
         let bytes = Substring(url).utf8
         var start = bytes.startIndex
-        // After "scheme://", the authority ends at the first '/', '?' or '#'.
         if let colon = bytes.firstIndex(of: UInt8(ascii: ":")), bytes[colon...].starts(with: "://".utf8) {
             start = bytes.index(colon, offsetBy: 3)
         }
         let pathStart = bytes[start...].firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") } ?? bytes.endIndex
-        return pathAndQuery(ofTarget: bytes[pathStart...])
+        return bytes[pathStart...]
     }
 
     /// The normalised form of a request target (`/path?query#fragment`; the fragment is dropped).
@@ -41,14 +46,7 @@ public enum AccessTarget {
     /// a `.` or `..` segment (browsers resolve them before sending; `%2e` and `%2F` spellings too,
     /// once decoded), a control character once decoded (`%0A` would hide from `.*`), or a raw `#`.
     public static func refusal(ofURL url: String) -> String? {
-        let bytes = Substring(url).utf8
-        var start = bytes.startIndex
-        if let colon = bytes.firstIndex(of: UInt8(ascii: ":")), bytes[colon...].starts(with: "://".utf8) {
-            start = bytes.index(colon, offsetBy: 3)
-        }
-        guard let pathStart = bytes[start...].firstIndex(where: { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") })
-        else { return nil }
-        let target = bytes[pathStart...]
+        let target = target(ofURL: url)
         if target.contains(UInt8(ascii: "#")) { return "The path holds a '#', which no browser sends." }
         let rawPath = target.prefix { $0 != UInt8(ascii: "?") }
         if isNormal(rawPath) { return nil }

@@ -31,7 +31,8 @@ public struct Authenticator: Sendable {
     }
 
     public enum Outcome: Sendable, Equatable {
-        case success(UserRecord, authLevel: Int)
+        /// Accepted, with the factors that were given.
+        case success(UserRecord, level: AuthLevel)
         /// `hint` is set only when the password was right (or in `otp_only` mode, never).
         case failure(Failure, hint: Hint?)
     }
@@ -66,14 +67,18 @@ public struct Authenticator: Sendable {
     }
 
     /// Checks a login attempt of `user` (nil: the name is no user's) at `now`.
-    /// - Parameter priority: the client came back when told to, and may use the hash pool's reserved places.
+    /// - Parameters:
+    ///   - priority: the client came back when told to, and may use the hash pool's reserved places.
+    ///   - passwordSuffices: the address needs one factor, so the right password with no code is a
+    ///     success of level ``AuthLevel/password`` (a code, when given, is still checked).
     /// - Throws: ``StoreError/Code/busy`` when the hash pool is full (the attempt was not checked).
-    public func authenticate(user: UserRecord?, password: String, code: String, now: Int64, priority: Bool = false) async throws -> Outcome {
+    public func authenticate(user: UserRecord?, password: String, code: String, now: Int64, priority: Bool = false,
+                             passwordSuffices: Bool = false) async throws -> Outcome {
         guard mode == .passwordAndOTP else {
             guard let user else { return .failure(.unknownUser, hint: nil) }
             guard !user.disabled else { return .failure(.disabled, hint: nil) }
             guard try await vault.store.lockedAt(userID: user.id) == nil else { return .failure(.locked, hint: nil) }
-            return try await checkCode(code, user: user, now: now, authLevel: 1)
+            return try await checkCode(code, user: user, now: now, level: .code)
         }
         let hash = user?.passwordHash.flatMap { PasswordHasher.isSupported($0) ? $0 : nil } ?? dummyHash
         let check = try await vault.checkPasswordPadded(password, hash: hash, dummyHash: dummyHash, priority: priority)
@@ -82,11 +87,18 @@ public struct Authenticator: Sendable {
         guard user.passwordHash == hash, case .match(let needsRehash) = check else { return .failure(.badPassword, hint: nil) }
         // The password was right: from here the answer may say what helps.
         guard try await vault.store.lockedAt(userID: user.id) == nil else { return .failure(.locked, hint: .locked) }
-        let outcome = try await checkCode(code, user: user, now: now, authLevel: 2)
+        let outcome = passwordSuffices && code.isEmpty ? .success(user, level: .password) : try await checkCode(code, user: user, now: now, level: .passwordAndCode)
         if case .success = outcome, needsRehash {
             try? await vault.rehashPassword(of: user, password: password)
         }
         return outcome
+    }
+
+    /// Checks the code of `user`, whose session passed the password already (step-up to two factors).
+    public func stepUp(user: UserRecord, code: String, now: Int64) async throws -> Outcome {
+        guard !user.disabled else { return .failure(.disabled, hint: nil) }
+        guard try await vault.store.lockedAt(userID: user.id) == nil else { return .failure(.locked, hint: .locked) }
+        return try await checkCode(code, user: user, now: now, level: .passwordAndCode)
     }
 
     /// When a login that needs a password hash would find the hash queue full: the seconds to
@@ -124,7 +136,7 @@ public struct Authenticator: Sendable {
 
     /// Tries the code on each of the user's devices; the first that accepts it is used up, with a
     /// compare-and-set in the store so that of two racing logins only one wins.
-    func checkCode(_ code: String, user: UserRecord, now: Int64, authLevel: Int) async throws -> Outcome {
+    func checkCode(_ code: String, user: UserRecord, now: Int64, level: AuthLevel) async throws -> Outcome {
         let devices = try await vault.store.devices(ofUserID: user.id)
         guard !devices.isEmpty else { return .failure(.noDevice, hint: nil) }
         var replayed = false
@@ -134,7 +146,7 @@ public struct Authenticator: Sendable {
             switch verdict {
             case .accepted(let acceptance):
                 if try await vault.store.recordAcceptance(deviceID: device.id, state: acceptance.newState, at: now) {
-                    return .success(user, authLevel: authLevel)
+                    return .success(user, level: level)
                 }
                 replayed = true
             case .rejected(.replayed):

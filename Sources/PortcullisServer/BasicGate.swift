@@ -6,7 +6,8 @@ public import PortcullisStore
 /// when the in-memory ``BasicLingerCache`` has nothing; counted by regulation before any check.
 public struct BasicGate: Sendable {
     public enum Outcome: Sendable, Equatable {
-        case allowed(Identity, userID: Int64, appPasswordID: Int64?)
+        /// Accepted, with the factors the credential stands for (which rules it satisfies).
+        case allowed(Identity, level: AuthLevel, userID: Int64, appPasswordID: Int64?)
         case refused
         case banned(Ban)
         /// Not checked: other attempts of the name or address are in flight, or the hash pool is full.
@@ -48,7 +49,7 @@ public struct BasicGate: Sendable {
             }
             try await store.touchAppPassword(id: appPassword.id, at: now)
             try await regulator.succeeded(ticket, user: owner, client: client, now: now, method: "app_password:\(appPassword.label)")
-            return .allowed(Identity(owner), userID: owner.id, appPasswordID: appPassword.id)
+            return .allowed(Identity(owner), level: appPassword.level, userID: owner.id, appPasswordID: appPassword.id)
         }
 
         // In otp_only mode the Basic password is the code alone; otherwise one split of password
@@ -66,9 +67,9 @@ public struct BasicGate: Sendable {
             return .busy(retryAfter: retryAfter)
         }
         switch outcome {
-        case .success(let user, _):
+        case .success(let user, let level):
             try await regulator.succeeded(ticket, user: user, client: client, now: now, method: "basic")
-            return .allowed(Identity(user), userID: user.id, appPasswordID: nil)
+            return .allowed(Identity(user), level: level, userID: user.id, appPasswordID: nil)
         case .failure(let reason, _):
             let wrongCode = authenticator.mode == .passwordAndOTP && (reason == .badOTP || reason == .replayedOTP)
             return try await refuse(ticket, subject, reason: reason.rawValue, wrongCodeOf: wrongCode ? user?.id : nil, client: client, now: now)

@@ -13,6 +13,8 @@ import Synchronization
 public final class BasicLingerCache: Sendable {
     struct Entry: Sendable {
         var identity: Identity
+        /// The factors the credential stands for.
+        var level: AuthLevel
         var userID: Int64
         var acceptedAt: Int64
         var lastUsed: Int64
@@ -62,8 +64,9 @@ public final class BasicLingerCache: Sendable {
         return mac.finalize().withUnsafeBytes { SessionKey($0) }
     }
 
-    /// The identity of a credential still lingering at `now`, and an app password use to record, if due.
-    func use(_ key: SessionKey, now: Int64) -> (identity: Identity, recordUse: Int64?)? {
+    /// The identity and level of a credential still lingering at `now`, and an app password use to
+    /// record, if due.
+    func use(_ key: SessionKey, now: Int64) -> (identity: Identity, level: AuthLevel, recordUse: Int64?)? {
         table.withLock { table in
             guard var entry = table.entries[key] else { return nil }
             let lingering = now < entry.acceptedAt + settings.linger && (settings.idle == 0 || now < entry.lastUsed + settings.idle)
@@ -78,19 +81,19 @@ public final class BasicLingerCache: Sendable {
                 recordUse = id
             }
             table.entries[key] = entry
-            return (entry.identity, recordUse)
+            return (entry.identity, entry.level, recordUse)
         }
     }
 
     /// Remembers an accepted credential of user `userID`.
-    func insert(_ key: SessionKey, identity: Identity, userID: Int64, appPasswordID: Int64?, now: Int64) {
+    func insert(_ key: SessionKey, identity: Identity, level: AuthLevel, userID: Int64, appPasswordID: Int64?, now: Int64) {
         table.withLock { table in
             if table.entries[key] == nil, table.entries.count >= capacity,
                let oldest = table.entries.min(by: { $0.value.lastUsed < $1.value.lastUsed }) {
                 table.remove(oldest.key)
             }
             table.remove(key)
-            table.entries[key] = Entry(identity: identity, userID: userID, acceptedAt: now, lastUsed: now, appPasswordID: appPasswordID, lastRecorded: now)
+            table.entries[key] = Entry(identity: identity, level: level, userID: userID, acceptedAt: now, lastUsed: now, appPasswordID: appPasswordID, lastRecorded: now)
             table.keysByUser[userID, default: []].insert(key)
         }
     }

@@ -14,10 +14,10 @@ struct BasicSupport: Sendable {
 
     /// The identity of a lingering credential (accepted recently), recording an app password's use
     /// when one is due; nil when the credential must be checked.
-    func lingeringIdentity(_ key: SessionKey, now: Int64, writes: SessionWrites) -> Identity? {
-        guard let (identity, recordUse) = cache.use(key, now: now) else { return nil }
+    func lingeringIdentity(_ key: SessionKey, now: Int64, writes: SessionWrites) -> (identity: Identity, level: AuthLevel)? {
+        guard let (identity, level, recordUse) = cache.use(key, now: now) else { return nil }
         if let recordUse { writes.enqueue(.appPasswordUsed(id: recordUse, at: now)) }
-        return identity
+        return (identity, level)
     }
 
     /// The `WWW-Authenticate` challenge.

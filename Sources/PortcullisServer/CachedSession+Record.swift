@@ -7,6 +7,7 @@ extension CachedSession {
         guard let address = IPAddress(record.clientIP) else { return nil }
         self.init(identity: Identity(user),
                   userID: user.id, lastActivity: record.lastActivity, persistedActivity: record.lastActivity,
-                  expiresAt: record.expiresAt, client: PackedAddress(address), cookieDomain: record.cookieDomain, idHash: record.idHash)
+                  expiresAt: record.expiresAt, client: PackedAddress(address), cookieDomain: record.cookieDomain, idHash: record.idHash,
+                  level: AuthLevel(stored: record.authLevel))
     }
 }

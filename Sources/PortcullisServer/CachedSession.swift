@@ -17,9 +17,11 @@ public struct CachedSession: Sendable, Equatable {
     public var cookieDomain: String
     /// SHA-256 of the token, as the store keeps it.
     public let idHash: [UInt8]
+    /// The factors it was made with.
+    public var level: AuthLevel
 
     public init(identity: Identity, userID: Int64, lastActivity: Int64, persistedActivity: Int64, expiresAt: Int64,
-                client: PackedAddress, cookieDomain: String, idHash: [UInt8]) {
+                client: PackedAddress, cookieDomain: String, idHash: [UInt8], level: AuthLevel = .passwordAndCode) {
         self.identity = identity
         self.userID = userID
         self.lastActivity = lastActivity
@@ -28,5 +30,6 @@ public struct CachedSession: Sendable, Equatable {
         self.client = client
         self.cookieDomain = cookieDomain
         self.idHash = idHash
+        self.level = level
     }
 }

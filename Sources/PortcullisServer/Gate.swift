@@ -17,6 +17,8 @@ public struct Gate: Sendable {
     public let store: any SessionStore
     /// `access_control`: who may open what.
     public let access: AccessControl
+    /// `auth.mode`: whether a code alone counts as two factors.
+    public let mode: AuthMode
 
     public init(configuration: Configuration, cache: SessionCache, writes: SessionWrites, clock: GateClock, store: any SessionStore) {
         decider = ForwardAuthDecider(cookies: configuration.effectiveSessionCookies)
@@ -27,6 +29,7 @@ public struct Gate: Sendable {
         self.clock = clock
         self.store = store
         self.access = configuration.accessControl
+        self.mode = configuration.authMode
     }
 
     /// Answers a verify request from memory; nil when its session token must be read from the store
@@ -50,9 +53,10 @@ public struct Gate: Sendable {
             return (decider.unauthenticated(original, request: request, style: style), nil)
         }
         let client = resolver.resolve(peer: peer, forwardedFor: forwardedFor)
-        // With no rules (the common case) every request needs a session and nothing else is read.
+        // With no rules (the common case) every request needs a session of the default policy's
+        // level and nothing else is read.
+        var required = access.defaultPolicy
         var accessRequest: AccessRequest?
-        var needsIdentity = false
         if !access.rules.isEmpty {
             if let refusal = AccessTarget.refusal(ofURL: original.url) { return (.badRequest(refusal), cookie) }
             let described = AccessRequest(original, client: client)
@@ -61,48 +65,65 @@ public struct Gate: Sendable {
                 return (.allowAnonymous, cookie)
             case .apply(.deny, _):
                 // Named on the page when the session is at hand; a deny needs no store read.
-                guard case .valid(let identity) = sessionFromMemory(cookieHeader: cookieHeader, cookie: cookie, client: client) else {
+                guard case .valid(let identity, _) = sessionFromMemory(cookieHeader: cookieHeader, cookie: cookie, client: client) else {
                     return (.denied(user: nil, portal: cookie.portalBase), cookie)
                 }
                 return (.denied(user: identity.user, portal: cookie.portalBase), cookie)
-            case .apply:
-                break
+            case .apply(let policy, _):
+                required = policy
             case .identify:
-                needsIdentity = true
+                accessRequest = described
             }
-            accessRequest = described
         }
         switch sessionFromMemory(cookieHeader: cookieHeader, cookie: cookie, client: client) {
-        case .valid(let identity):
-            guard needsIdentity, let accessRequest else { return (.allow(identity), cookie) }
-            return (Self.verdict(access.decide(accessRequest, identity: identity), identity: identity, cookie: cookie), cookie)
+        case .valid(let identity, let level):
+            if let accessRequest {
+                switch access.decide(accessRequest, identity: identity) {
+                case .apply(.bypass, _): return (.allowAnonymous, cookie)
+                case .apply(.deny, _), .identify: return (.denied(user: identity.user, portal: cookie.portalBase), cookie)
+                case .apply(let policy, _): required = policy
+                }
+            }
+            // A session with fewer factors than the address needs goes to the login page, which
+            // asks for what is missing (the code, for a session made with the password alone).
+            guard level.satisfies(required, mode: mode) else { return (decider.unauthenticated(original, request: request, style: style), cookie) }
+            return (.allow(identity), cookie)
         case .none: return (decider.unauthenticated(original, request: request, style: style), cookie)
         case .unknown: return nil
         }
     }
 
-    /// The answer for `identity` (from a session or HTTP Basic) once the rules decided.
-    static func verdict(_ decision: AccessControl.Decision, identity: Identity, cookie: SessionCookieConfiguration) -> VerifyVerdict {
-        switch decision {
-        case .apply(.bypass, _): .allowAnonymous
-        case .apply(.deny, _): .denied(user: identity.user, portal: cookie.portalBase)
-        // Every session and Basic credential today passed both factors (or, in otp_only mode, the
-        // code that counts as both), so it satisfies one_factor and two_factor alike.
-        case .apply: .allow(identity)
-        // Not reached with an identity; refused to be safe.
-        case .identify: .denied(user: identity.user, portal: cookie.portalBase)
+    /// The answer for a request whose identity came from HTTP Basic with a credential of `level`:
+    /// the rules decide again with it, as a rule may name users or groups.
+    public func authorize(_ identity: Identity, level: AuthLevel, request: VerifyRequest, peer: IPAddress, forwardedFor: String?,
+                          style: VerifyStyle, cookie: SessionCookieConfiguration) -> VerifyVerdict {
+        var required = access.defaultPolicy
+        if !access.rules.isEmpty {
+            guard case .original(let original) = decider.original(request, style: style) else { return .unauthorized(location: nil) }
+            if let refusal = AccessTarget.refusal(ofURL: original.url) { return .badRequest(refusal) }
+            let described = AccessRequest(original, client: resolver.resolve(peer: peer, forwardedFor: forwardedFor))
+            switch access.decide(described, identity: identity) {
+            case .apply(.bypass, _): return .allowAnonymous
+            case .apply(.deny, _), .identify: return .denied(user: identity.user, portal: cookie.portalBase)
+            case .apply(let policy, _): required = policy
+            }
         }
+        guard level.satisfies(required, mode: mode) else {
+            return .forbidden("This app password opens only addresses that need one factor; this one needs two. Use your password and a code, or an app password made with --level two_factor.")
+        }
+        return .allow(identity)
     }
 
-    /// The answer for a request whose identity came from HTTP Basic: the rules decide again with it,
-    /// as a rule may name users or groups.
-    public func authorize(_ identity: Identity, request: VerifyRequest, peer: IPAddress, forwardedFor: String?, style: VerifyStyle,
-                          cookie: SessionCookieConfiguration) -> VerifyVerdict {
-        guard !access.rules.isEmpty else { return .allow(identity) }
-        guard case .original(let original) = decider.original(request, style: style) else { return .unauthorized(location: nil) }
-        if let refusal = AccessTarget.refusal(ofURL: original.url) { return .badRequest(refusal) }
-        let described = AccessRequest(original, client: resolver.resolve(peer: peer, forwardedFor: forwardedFor))
-        return Self.verdict(access.decide(described, identity: identity), identity: identity, cookie: cookie)
+    /// What the rules ask of a browser that opens `url` (an accepted `rd`) as `identity` (nil: not
+    /// known yet): the policy that applies, or nil when it depends on who logs in.
+    public func policy(forURL url: String, identity: Identity?, client: IPAddress) -> AccessPolicy? {
+        guard let host = RedirectValidator.host(ofSafeURL: url) else { return access.defaultPolicy }
+        if !access.rules.isEmpty, AccessTarget.refusal(ofURL: url) != nil { return .deny }
+        let request = AccessRequest(OriginalRequest(method: "GET", url: url, host: host), client: client)
+        switch access.decide(request, identity: identity) {
+        case .apply(let policy, _): return policy
+        case .identify: return nil
+        }
     }
 
     /// Answers a verify request, reading its session from the store when it is not in memory.
@@ -120,16 +141,16 @@ public struct Gate: Sendable {
         return (decider.unauthenticated(original, request: request, style: style), decider.cookie(for: original.host))
     }
 
-    /// The identity of a valid session in `cookieHeader` for `cookie`'s domain, recording its use;
-    /// reads the session from the store when it is not in memory.
-    public func session(cookieHeader: String?, cookie: SessionCookieConfiguration, client: IPAddress) async throws -> Identity? {
+    /// The identity and level of a valid session in `cookieHeader` for `cookie`'s domain, recording
+    /// its use; reads the session from the store when it is not in memory.
+    public func session(cookieHeader: String?, cookie: SessionCookieConfiguration, client: IPAddress) async throws -> (identity: Identity, level: AuthLevel)? {
         switch sessionFromMemory(cookieHeader: cookieHeader, cookie: cookie, client: client) {
-        case .valid(let identity): return identity
+        case .valid(let identity, let level): return (identity, level)
         case .none: return nil
         case .unknown:
             guard let value = Cookies.value(named: cookie.name, in: cookieHeader), let token = SessionToken(cookieValue: value) else { return nil }
             try await load(token)
-            if case .valid(let identity) = sessionFromMemory(cookieHeader: cookieHeader, cookie: cookie, client: client) { return identity }
+            if case .valid(let identity, let level) = sessionFromMemory(cookieHeader: cookieHeader, cookie: cookie, client: client) { return (identity, level) }
             return nil
         }
     }
@@ -153,7 +174,7 @@ public struct Gate: Sendable {
 
     /// What memory says of the session in `cookieHeader`.
     enum MemoryAnswer {
-        case valid(Identity)
+        case valid(Identity, AuthLevel)
         case none
         case unknown
     }
@@ -163,9 +184,9 @@ public struct Gate: Sendable {
             return .none
         }
         switch cache.use(token, now: clock.now(), client: PackedAddress(client), cookieDomain: cookie.domain, policy: policy) {
-        case .valid(let identity, let touch):
+        case .valid(let identity, let level, let touch):
             if let touch { writes.enqueue(.touch(idHash: touch.idHash, at: touch.at)) }
-            return .valid(identity)
+            return .valid(identity, level)
         case .ended(let idHash):
             writes.enqueue(.delete(idHash: idHash))
             return .none

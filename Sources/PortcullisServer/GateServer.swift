@@ -43,7 +43,7 @@ public struct GateServer {
         let router = Router(context: GateContext.self)
         let basicGate = BasicGate(authenticator: authenticator, regulator: portal.regulator, store: vault.store)
         let basic = BasicSupport(settings: configuration.basic, cache: BasicLingerCache(settings: configuration.basic), gate: basicGate)
-        VerifyRoutes.add(to: router, gate: gate, basic: basic)
+        VerifyRoutes.add(to: router, gate: gate, basic: basic, page: portal.page)
         portal.add(to: router)
         var sync = SessionSync(store: vault.store, cache: cache, writes: writes, clock: clock, logger: logger, changesAfter: changesAfter)
         // A user, their devices or app passwords changed: that user's lingering Basic credentials are

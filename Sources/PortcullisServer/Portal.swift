@@ -32,6 +32,7 @@ public struct Portal: Sendable {
         router.post("/login") { request, context in try await login(request, context) }
         router.get("/logout") { request, context in try await showLogout(request, context) }
         router.post("/logout") { request, context in try await logout(request, context) }
+        router.get("/denied") { request, context in try await showDenied(request, context) }
         router.get("/api/health") { _, _ in await health() }
     }
 
@@ -106,9 +107,26 @@ public struct Portal: Sendable {
         let askUsername = configuration.authMode == .passwordAndOTP || userCount != 1
         return PortalPage.LoginForm(
             askUsername: askUsername, askPassword: configuration.authMode == .passwordAndOTP,
+            askCode: !passwordSuffices(redirect: redirect, user: nil, visit: visit),
             offerRememberMe: configuration.sessionRememberMe > 0, rememberMeDays: max(1, configuration.sessionRememberMe / 86_400),
             username: username, redirect: redirect, csrfToken: "", error: error
         )
+    }
+
+    /// Whether the address the login leads to needs only the password (a `one_factor` rule) for
+    /// `user` (nil: not known yet, and a rule that depends on who it is asks for the code). Without
+    /// an address, or in `otp_only` mode, the form asks for the code.
+    func passwordSuffices(redirect: String?, user: UserRecord?, visit: Visit) -> Bool {
+        guard configuration.authMode == .passwordAndOTP, let redirect,
+              let policy = gate.policy(forURL: redirect, identity: user.map(Identity.init), client: visit.client) else { return false }
+        return policy == .oneFactor || policy == .bypass
+    }
+
+    /// The form asking a logged-in user for a code only, to open an address that needs two factors.
+    func stepUpPage(visit: Visit, user: String, redirect: String?, error: String?, status: HTTPResponse.Status) -> Response {
+        let form = PortalPage.LoginForm(askUsername: false, askPassword: false, stepUpUser: user, offerRememberMe: false, rememberMeDays: 0,
+                                        redirect: redirect, csrfToken: "", error: error)
+        return formPage(form, visit: visit, status: status)
     }
 
     /// The form page, with a CSRF cookie set if the browser has none.
@@ -124,10 +142,20 @@ public struct Portal: Sendable {
         guard case .success(let visit) = self.visit(request, context) else { return wrongHostPage(request, context) }
         let query = request.uri.query.flatMap { FormFields(parsing: $0) }
         let redirect = gate.decider.acceptedRedirect(query?["rd"], cookie: visit.cookie)
-        if let identity = try await gate.session(cookieHeader: request.headers[.cookie], cookie: visit.cookie, client: visit.client) {
-            if let redirect { return PortalResponses.redirect(to: redirect, status: .found) }
-            let html = page.message(heading: "Logged in", text: "You are logged in as \(identity.user).", link: ("Log out", "/logout"), nonce: visit.nonce)
-            return PortalResponses.page(html, status: .ok, nonce: visit.nonce, cookie: visit.cookie)
+        if let (identity, level) = try await gate.session(cookieHeader: request.headers[.cookie], cookie: visit.cookie, client: visit.client) {
+            guard let redirect else {
+                let html = page.message(heading: "Logged in", text: "You are logged in as \(identity.user).", link: ("Log out", "/logout"), nonce: visit.nonce)
+                return PortalResponses.page(html, status: .ok, nonce: visit.nonce, cookie: visit.cookie)
+            }
+            // A session with fewer factors than the address needs: the code alone when the session
+            // proved the password, else a whole new login.
+            let policy = gate.policy(forURL: redirect, identity: identity, client: visit.client) ?? .twoFactor
+            if level.satisfies(policy, mode: configuration.authMode) || policy == .deny {
+                return PortalResponses.redirect(to: redirect, status: .found)
+            }
+            if level.stepsUpWithCode(mode: configuration.authMode) {
+                return stepUpPage(visit: visit, user: identity.user, redirect: redirect, error: nil, status: .ok)
+            }
         }
         return try await formPage(loginForm(visit: visit, redirect: redirect, error: nil), visit: visit, status: .ok)
     }
@@ -141,6 +169,7 @@ public struct Portal: Sendable {
             return messagePage(visit, status: .badRequest, heading: "Unreadable form", text: "The login form could not be read. Reload the login page and try again.")
         }
         let redirect = gate.decider.acceptedRedirect(form["rd"], cookie: visit.cookie)
+        if form["step_up"] == "1" { return try await stepUp(request, form: form, visit: visit, redirect: redirect) }
         let username = form["username"] ?? ""
         guard csrf.check(formToken: form["csrf"], cookieValue: visit.csrfCookie) else {
             let blank = try await loginForm(visit: visit, username: username, redirect: redirect, error: "The form expired. Please enter your details again.")
@@ -167,7 +196,7 @@ public struct Portal: Sendable {
         let outcome: Authenticator.Outcome
         do {
             outcome = try await authenticator.authenticate(user: user, password: form["password"] ?? "", code: form["code"] ?? "", now: now,
-                                                           priority: priority)
+                                                           priority: priority, passwordSuffices: passwordSuffices(redirect: redirect, user: user, visit: visit))
         } catch let error as StoreError where error.code == .busy {
             await regulator.abandoned(ticket, now: now)
             let retryAfter = authenticator.vault.hashPool?.retryAfter ?? 1
@@ -195,15 +224,65 @@ public struct Portal: Sendable {
                                                 error: "That code is not valid now: your device's clock looks \(ClockOffsetText.describe(seconds)). Set its time automatically, then enter the current code.")
                 return formPage(again, visit: visit, status: .unauthorized)
             case nil:
-                let message = configuration.authMode == .otpOnly ? "Incorrect username or code." : "Incorrect username, password or code."
-                let again = try await loginForm(visit: visit, username: typedName, redirect: redirect, error: message)
+                var again = try await loginForm(visit: visit, username: typedName, redirect: redirect, error: nil)
+                again.error = configuration.authMode == .otpOnly ? "Incorrect username or code."
+                    : again.askCode ? "Incorrect username, password or code." : "Incorrect username or password."
                 return formPage(again, visit: visit, status: .unauthorized)
             }
-        case .success(let user, let authLevel):
+        case .success(let user, let level):
             let rememberMe = form["remember_me"] == "1" && configuration.sessionRememberMe > 0
-            let token = try await createSession(user: user, authLevel: authLevel, rememberMe: rememberMe, visit: visit, now: now)
+            let lifetime = rememberMe ? configuration.sessionRememberMe : configuration.sessionExpiration
+            let token = try await createSession(user: user, level: level, rememberMe: rememberMe, expiresAt: now + lifetime, visit: visit, now: now)
             try await regulator.succeeded(ticket, user: user, client: visit.client, now: now)
             let sessionCookie = Cookies.setCookie(token.cookieValue, for: visit.cookie, maxAge: rememberMe ? configuration.sessionRememberMe : nil)
+            return PortalResponses.redirect(to: gate.decider.redirectTarget(redirect, cookie: visit.cookie), setCookies: [sessionCookie])
+        }
+    }
+
+    /// Step-up: a session made with the password alone gives a code, and is replaced by a session of
+    /// two factors under a new id (the old one ends, in the store's change log too, so every server
+    /// drops it). Counted by regulation like a login, and a wrong code counts towards the lockout.
+    func stepUp(_ request: Request, form: FormFields, visit: Visit, redirect: String?) async throws -> Response {
+        let now = gate.clock.now()
+        guard let value = Cookies.value(named: visit.cookie.name, in: request.headers[.cookie]), let token = SessionToken(cookieValue: value),
+              let (identity, level) = try await gate.session(cookieHeader: request.headers[.cookie], cookie: visit.cookie, client: visit.client),
+              level.stepsUpWithCode(mode: configuration.authMode),
+              let (record, user) = try await store.liveSession(idHash: token.storageHash, at: now) else {
+            let again = try await loginForm(visit: visit, redirect: redirect, error: "Your session has ended. Log in again.")
+            return formPage(again, visit: visit, status: .unauthorized)
+        }
+        guard csrf.check(formToken: form["csrf"], cookieValue: visit.csrfCookie) else {
+            return stepUpPage(visit: visit, user: identity.user, redirect: redirect, error: "The form expired. Enter the code again.", status: .forbidden)
+        }
+        let subject = regulator.subject(typedName: user.name, user: user)
+        let ticket: AttemptTicket
+        switch try await regulator.begin(subject, client: visit.client, now: now) {
+        case .admitted(let admitted): ticket = admitted
+        case .banned(let ban):
+            return stepUpPage(visit: visit, user: user.name, redirect: redirect, error: "Too many failed attempts. Try again in \(ban.retryAfter(now: now)) seconds.", status: .tooManyRequests)
+        case .busy(let retryAfter):
+            return stepUpPage(visit: visit, user: user.name, redirect: redirect, error: "Many sign-ins are being checked right now. Wait \(retryAfter) seconds and try again.", status: .serviceUnavailable)
+        }
+        switch try await authenticator.stepUp(user: user, code: form["code"] ?? "", now: now) {
+        case .failure(let reason, let hint):
+            let wrongCode = reason == .badOTP || reason == .replayedOTP
+            if let ban = try await regulator.failed(ticket, subject: subject, reason: reason.rawValue, wrongCodeOf: wrongCode ? user.id : nil, client: visit.client, now: now) {
+                return stepUpPage(visit: visit, user: user.name, redirect: redirect, error: "Too many failed attempts. Try again in \(ban.retryAfter(now: now)) seconds.", status: .tooManyRequests)
+            }
+            let message = switch hint {
+            case .locked?: "This account is locked after too many wrong codes. Ask your administrator to unlock it."
+            case .replayed?: "That code was already used. Wait for the next code and enter it."
+            case .clockOff(let seconds)?: "That code is not valid now: your device's clock looks \(ClockOffsetText.describe(seconds)). Set its time automatically, then enter the current code."
+            case nil: reason == .disabled ? "This account is disabled." : "Incorrect code."
+            }
+            return stepUpPage(visit: visit, user: user.name, redirect: redirect, error: message, status: hint == .locked ? .forbidden : .unauthorized)
+        case .success(let user, let level):
+            // The old session ends first: a failure after it leaves the browser logged out, never with both.
+            _ = gate.cache.remove(token: token)
+            _ = try await store.deleteSession(idHash: token.storageHash)
+            let upgraded = try await createSession(user: user, level: level, rememberMe: record.rememberMe, expiresAt: record.expiresAt, visit: visit, now: now)
+            try await regulator.succeeded(ticket, user: user, client: visit.client, now: now, method: "step_up")
+            let sessionCookie = Cookies.setCookie(upgraded.cookieValue, for: visit.cookie, maxAge: record.rememberMe ? max(1, record.expiresAt - now) : nil)
             return PortalResponses.redirect(to: gate.decider.redirectTarget(redirect, cookie: visit.cookie), setCookies: [sessionCookie])
         }
     }
@@ -234,12 +313,11 @@ public struct Portal: Sendable {
     }
 
     /// Stores a new session and adds it to the verify cache.
-    func createSession(user: UserRecord, authLevel: Int, rememberMe: Bool, visit: Visit, now: Int64) async throws -> SessionToken {
+    func createSession(user: UserRecord, level: AuthLevel, rememberMe: Bool, expiresAt: Int64, visit: Visit, now: Int64) async throws -> SessionToken {
         var random = SystemRandomNumberGenerator()
         let token = SessionToken.generate(using: &random)
-        let lifetime = rememberMe ? configuration.sessionRememberMe : configuration.sessionExpiration
-        let record = SessionRecord(idHash: token.storageHash, userID: user.id, createdAt: now, lastActivity: now, expiresAt: now + lifetime,
-                                   clientIP: visit.client.description, authLevel: authLevel, rememberMe: rememberMe, cookieDomain: visit.cookie.domain)
+        let record = SessionRecord(idHash: token.storageHash, userID: user.id, createdAt: now, lastActivity: now, expiresAt: expiresAt,
+                                   clientIP: visit.client.description, authLevel: level.rawValue, rememberMe: rememberMe, cookieDomain: visit.cookie.domain)
         try await store.createSession(record)
         // A session that leaves memory to make room stays valid in the store; only its activity is written.
         if let cached = CachedSession(record: record, user: user), let evicted = gate.cache.insert(cached, token: token) {
@@ -270,7 +348,7 @@ public struct Portal: Sendable {
     func showLogout(_ request: Request, _ context: GateContext) async throws -> Response {
         guard case .success(let visit) = self.visit(request, context) else { return wrongHostPage(request, context) }
         let redirect = gate.decider.acceptedRedirect(request.uri.query.flatMap { FormFields(parsing: $0) }?["rd"], cookie: visit.cookie)
-        guard let identity = try await gate.session(cookieHeader: request.headers[.cookie], cookie: visit.cookie, client: visit.client) else {
+        guard let identity = try await gate.session(cookieHeader: request.headers[.cookie], cookie: visit.cookie, client: visit.client)?.identity else {
             return messagePage(visit, status: .ok, heading: "Not logged in", text: "There is no session to end in this browser.")
         }
         let cookieValue = visit.csrfCookie ?? csrf.newCookieValue()
@@ -300,6 +378,19 @@ public struct Portal: Sendable {
         }
         let html = page.message(heading: "Logged out", text: "Your session has ended.", link: ("Log in again", "/login"), nonce: visit.nonce)
         return PortalResponses.page(html, status: .ok, nonce: visit.nonce, cookie: visit.cookie, setCookies: [clearing])
+    }
+
+    // MARK: No access
+
+    /// The page nginx shows for its auth request's 403 (nginx drops the answer's body): who is
+    /// logged in and where to log out. The address is the `X-Original-URL` a trusted proxy sent.
+    func showDenied(_ request: Request, _ context: GateContext) async throws -> Response {
+        guard case .success(let visit) = self.visit(request, context) else { return wrongHostPage(request, context) }
+        let sent = gate.resolver.isTrusted(context.peerAddress) ? request.headers[HeaderNames.originalURL] : nil
+        let address = sent.flatMap { RedirectValidator.host(ofSafeURL: $0) == nil ? nil : $0 }
+        let identity = try await gate.session(cookieHeader: request.headers[.cookie], cookie: visit.cookie, client: visit.client)?.identity
+        let html = page.denied(user: identity?.user, address: address, portal: visit.cookie.portalBase, nonce: visit.nonce)
+        return PortalResponses.page(html, status: .forbidden, nonce: visit.nonce, cookie: visit.cookie)
     }
 
     // MARK: Health

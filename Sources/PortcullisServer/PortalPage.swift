@@ -10,6 +10,10 @@ struct PortalPage: Sendable {
     struct LoginForm {
         var askUsername: Bool
         var askPassword: Bool
+        /// False when the address after login needs one factor: the password alone.
+        var askCode: Bool = true
+        /// Set for step-up: the logged-in user, whose session needs a code for this address.
+        var stepUpUser: String?
         var offerRememberMe: Bool
         var rememberMeDays: Int64
         var username: String = ""
@@ -20,6 +24,13 @@ struct PortalPage: Sendable {
 
     func login(_ form: LoginForm, nonce: String) -> String {
         var fields = ""
+        if let user = form.stepUpUser {
+            fields += """
+            <p>You are logged in as <strong>\(HTML.escape(user))</strong>. This address needs a one-time code as well.</p>
+            <input type="hidden" name="step_up" value="1">
+
+            """
+        }
         if form.askUsername {
             fields += """
             <label for="username">Username</label>
@@ -30,16 +41,18 @@ struct PortalPage: Sendable {
         if form.askPassword {
             fields += """
             <label for="password">Password</label>
-            <input id="password" name="password" type="password" autocomplete="current-password" required maxlength="1024">
+            <input id="password" name="password" type="password" autocomplete="current-password" required maxlength="1024"\(!form.askCode && !form.username.isEmpty ? " autofocus" : "")>
 
             """
         }
-        fields += """
-        <label for="code">One-time code</label>
-        <input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9a-fA-F ]{6,12}" required maxlength="12"\(!form.askUsername || !form.username.isEmpty ? " autofocus" : "")>
-        <p class="hint">The code your authenticator app shows now.</p>
+        if form.askCode {
+            fields += """
+            <label for="code">One-time code</label>
+            <input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9a-fA-F ]{6,12}" required maxlength="12"\(!form.askUsername || !form.username.isEmpty ? " autofocus" : "")>
+            <p class="hint">The code your authenticator app shows now.</p>
 
-        """
+            """
+        }
         if form.offerRememberMe {
             fields += """
             <label class="check"><input name="remember_me" type="checkbox" value="1"> Keep me logged in for \(form.rememberMeDays) days</label>
@@ -67,6 +80,21 @@ struct PortalPage: Sendable {
         </form>
         """
         return document(heading: "Log out", body: body, nonce: nonce)
+    }
+
+    /// The page of an address the rules deny: who is logged in (when known), and where to log out
+    /// to use another account. `portal` is the portal's base URL (the page is shown on the app's host).
+    func denied(user: String?, address: String?, portal: String, nonce: String) -> String {
+        let who = user.map { "You are logged in as <strong>\(HTML.escape($0))</strong> and have" } ?? "You have"
+        let target = address.map { " <span class=\"address\">\(HTML.escape($0))</span>" } ?? " this address"
+        let body = """
+        <h1>\(HTML.escape(title))</h1>
+        <h2>No access</h2>
+        <p>\(who) no access to\(target).</p>
+        <p>To use another account, log out first.</p>
+        <p><a class="button" href="\(HTML.escape(portal))/logout">Log out</a></p>
+        """
+        return document(heading: "No access", body: body, nonce: nonce)
     }
 
     /// A page with a heading, a sentence and an optional link.
@@ -119,6 +147,7 @@ struct PortalPage: Sendable {
     .hint{margin:4px 0 0;color:var(--muted);font-size:.875rem}
     .check{display:flex;gap:8px;align-items:center;font-weight:400}
     button,.button{display:inline-block;width:100%;margin-top:20px;padding:11px;font:inherit;font-weight:600;text-align:center;text-decoration:none;color:var(--accent-text);background:var(--accent);border:0;border-radius:8px;cursor:pointer}
+    .address{overflow-wrap:anywhere;font-family:ui-monospace,monospace;font-size:.9rem}
     .error{margin:0 0 8px;padding:10px 12px;background:var(--error-bg);color:var(--error);border-radius:8px}
     """
 }

@@ -15,8 +15,9 @@ import Synchronization
 public final class SessionCache: Sendable {
     /// What happened to a session looked up for a request.
     public enum Use: Sendable, Equatable {
-        /// Valid. `touch` is the activity to write to the store, when one is due.
-        case valid(Identity, touch: SessionTouch?)
+        /// Valid, made with the factors of `level`. `touch` is the activity to write to the store,
+        /// when one is due.
+        case valid(Identity, level: AuthLevel, touch: SessionTouch?)
         /// It ended now (expired, or used from outside its IP binding): delete it from the store.
         case ended(idHash: [UInt8])
         /// Not valid: the store does not know it (a remembered miss), or it was made for another
@@ -55,7 +56,7 @@ public final class SessionCache: Sendable {
                 table.entries[Int(slot)].lastActivity = max(entry.lastActivity, now)
                 if persist { table.entries[Int(slot)].persistedActivity = now }
                 table.markUsed(slot)
-                return .valid(table.users[Int(entry.user)].identity, touch: persist ? SessionTouch(idHash: entry.hash.bytes, at: now) : nil)
+                return .valid(table.users[Int(entry.user)].identity, level: entry.level, touch: persist ? SessionTouch(idHash: entry.hash.bytes, at: now) : nil)
             case .expired, .ipMismatch:
                 // Until the store's delete is done, the store would still hand it back: remember it as
                 // unknown, and keep a read in flight from bringing it back.

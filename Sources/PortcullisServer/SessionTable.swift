@@ -16,6 +16,7 @@ struct SessionTable {
         var client: PackedAddress
         var user: Int32
         var domain: Int32
+        var level: AuthLevel
         /// Neighbours in order of use: `older` towards the next to evict. A free entry's `older` is
         /// the next free one.
         var older: Int32 = -1
@@ -113,7 +114,7 @@ struct SessionTable {
         let first = users[Int(user)].firstSession
         let entry = Entry(token: token, hash: hash, lastActivity: session.lastActivity, persistedActivity: session.persistedActivity,
                           expiresAt: session.expiresAt, added: sequence, client: session.client,
-                          user: user, domain: domainIndex(session.cookieDomain), nextOfUser: first)
+                          user: user, domain: domainIndex(session.cookieDomain), level: session.level, nextOfUser: first)
         let slot: Int32
         if freeEntry >= 0 {
             slot = freeEntry

@@ -15,10 +15,10 @@ enum VerifyRoutes {
         ("/auth/check", .authRequest),      // simpleotp's path (nginx auth_request)
     ]
 
-    static func add(to router: Router<GateContext>, gate: Gate, basic: BasicSupport) {
+    static func add(to router: Router<GateContext>, gate: Gate, basic: BasicSupport, page: PortalPage) {
         for endpoint in endpoints {
             let handler: @Sendable (Request, GateContext) async throws -> Response = { request, context in
-                try await answer(request, context: context, gate: gate, basic: basic, style: endpoint.style)
+                try await answer(request, context: context, gate: gate, basic: basic, page: page, style: endpoint.style)
             }
             router.get(RouterPath(endpoint.path), use: handler)
             router.head(RouterPath(endpoint.path), use: handler)
@@ -50,10 +50,14 @@ enum VerifyRoutes {
         return fields
     }()
 
-    static func answer(_ request: Request, context: GateContext, gate: Gate, basic: BasicSupport, style: VerifyStyle) async throws -> Response {
+    static func answer(_ request: Request, context: GateContext, gate: Gate, basic: BasicSupport, page: PortalPage, style: VerifyStyle) async throws -> Response {
         let headers = request.headers
         let read = VerifyHeaders(headers)
         let head = request.method == .head
+        func respond(_ verdict: VerifyVerdict) -> Response {
+            guard case .denied(let user, let portal) = verdict, ForwardAuthDecider.isBrowser(read.request) else { return response(for: verdict, head: head) }
+            return deniedPage(user: user, portal: portal, read: read, gate: gate, page: page, style: style, head: head)
+        }
         // The common case is answered from memory; a session this server has not seen costs one store read.
         let verdict: VerifyVerdict
         let cookie: SessionCookieConfiguration?
@@ -66,7 +70,7 @@ enum VerifyRoutes {
         }
         switch verdict {
         case .allow, .allowAnonymous, .badRequest, .forbidden, .denied:
-            return response(for: verdict, head: head)
+            return respond(verdict)
         case .redirect, .unauthorized:
             break
         }
@@ -82,15 +86,15 @@ enum VerifyRoutes {
         }
         let now = gate.clock.now()
         // The rules decide again with who the credential names: a rule may name users or groups.
-        func authorized(_ identity: Identity) -> Response {
-            response(for: gate.authorize(identity, request: read.request, peer: context.peerAddress, forwardedFor: read.forwardedFor,
-                                         style: style, cookie: cookie), head: head)
+        func authorized(_ identity: Identity, _ level: AuthLevel) -> Response {
+            respond(gate.authorize(identity, level: level, request: read.request, peer: context.peerAddress, forwardedFor: read.forwardedFor,
+                                   style: style, cookie: cookie))
         }
-        if let identity = basic.lingeringIdentity(key, now: now, writes: gate.writes) { return authorized(identity) }
+        if let (identity, level) = basic.lingeringIdentity(key, now: now, writes: gate.writes) { return authorized(identity, level) }
         switch try await basic.gate.check(credentials, client: client, now: now) {
-        case .allowed(let identity, let userID, let appPasswordID):
-            basic.cache.insert(key, identity: identity, userID: userID, appPasswordID: appPasswordID, now: now)
-            return authorized(identity)
+        case .allowed(let identity, let level, let userID, let appPasswordID):
+            basic.cache.insert(key, identity: identity, level: level, userID: userID, appPasswordID: appPasswordID, now: now)
+            return authorized(identity, level)
         case .refused:
             var answer = response(for: .unauthorized(location: nil), head: head)
             answer.headers[.wwwAuthenticate] = basic.challenge
@@ -102,6 +106,18 @@ enum VerifyRoutes {
             return refusal("Too many sign-ins are being checked right now. Try again in \(retryAfter) seconds.", status: .serviceUnavailable,
                            retryAfter: retryAfter, style: style, head: head)
         }
+    }
+
+    /// A browser refused by a `deny` rule sees a page saying who is logged in and where to log out;
+    /// other clients keep the plain 403. Proxies that pass the answer's body show it (Caddy,
+    /// HAProxy); nginx drops it and asks the portal's `/denied` page instead.
+    static func deniedPage(user: String?, portal: String, read: VerifyHeaders, gate: Gate, page: PortalPage, style: VerifyStyle, head: Bool) -> Response {
+        var address: String?
+        if case .original(let original) = gate.decider.original(read.request, style: style) { address = original.url }
+        let nonce = PortalResponses.nonce()
+        var response = PortalResponses.page(page.denied(user: user, address: address, portal: portal, nonce: nonce), status: .forbidden, nonce: nonce, cookie: nil)
+        if head { response.body = ResponseBody() }
+        return response
     }
 
     /// A refusal to try again later: `status` with `Retry-After` for forward auth; 403 with

@@ -1,3 +1,5 @@
+public import PortcullisCore
+
 /// A password for one device of a user, used with HTTP Basic without a code.
 public struct AppPasswordRecord: Sendable, Equatable {
     public var id: Int64
@@ -10,8 +12,12 @@ public struct AppPasswordRecord: Sendable, Equatable {
     /// When it stops working; nil for never.
     public var expiresAt: Int64?
     public var lastUsedAt: Int64?
+    /// The rules it satisfies: `.passwordAndCode` (the default) opens `two_factor` addresses,
+    /// `.password` only `one_factor` ones.
+    public var level: AuthLevel
 
-    public init(id: Int64 = 0, userID: Int64, label: String, hash: [UInt8], createdAt: Int64, expiresAt: Int64? = nil, lastUsedAt: Int64? = nil) {
+    public init(id: Int64 = 0, userID: Int64, label: String, hash: [UInt8], createdAt: Int64, expiresAt: Int64? = nil, lastUsedAt: Int64? = nil,
+                level: AuthLevel = .passwordAndCode) {
         self.id = id
         self.userID = userID
         self.label = label
@@ -19,6 +25,7 @@ public struct AppPasswordRecord: Sendable, Equatable {
         self.createdAt = createdAt
         self.expiresAt = expiresAt
         self.lastUsedAt = lastUsedAt
+        self.level = level
     }
 
     /// Whether it works at `unixTime`.

@@ -46,7 +46,7 @@ import Testing
             #expect(try await verify("/").status == .found)
             let elsewhere = try await verify("/", host: "wiki.example.com")
             #expect(elsewhere.status == .forbidden, "no rule: the default policy, deny")
-            #expect(String(buffer: elsewhere.body).contains("You have no access to this address"))
+            #expect(String(buffer: elsewhere.body).contains("You have no access to <span class=\"address\">https://wiki.example.com/</span>"))
 
             var alice = Browser()
             _ = try await alice.logIn(client, username: "alice", code: harness.code())
@@ -63,8 +63,10 @@ import Testing
             for spelling in ["/admin", "/%61dmin", "//admin/", "/admin%2F"] {
                 let answer = try await verify(spelling, cookie: bob.sessionCookie)
                 #expect(answer.status == .forbidden, "\(spelling)")
-                #expect(String(buffer: answer.body).contains("You are logged in as bob and have no access to this address"))
+                #expect(String(buffer: answer.body).contains("You are logged in as <strong>bob</strong> and have no access to"))
                 #expect(String(buffer: answer.body).contains("https://auth.example.com/logout"))
+                let script = try await verify(spelling, cookie: bob.sessionCookie, accept: "application/json")
+                #expect(String(buffer: script.body).contains("You are logged in as bob and have no access to this address"))
             }
             #expect(try await verify("/", cookie: bob.sessionCookie).headers[HeaderNames.remoteUser] == "bob")
             // Paths whose meaning depends on who reads them are refused, for everyone, before any rule.

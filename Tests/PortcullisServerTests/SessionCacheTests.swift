@@ -211,7 +211,7 @@ import Testing
         let again = cache.currentSequence()
         cache.remove(idHash: other.storageHash)
         #expect(cache.load(session, token: token, readSince: again).added)
-        guard case .valid(let identity, _) = cache.use(token, now: 200, client: Self.client, cookieDomain: "example.com", policy: Self.policy) else {
+        guard case .valid(let identity, _, _) = cache.use(token, now: 200, client: Self.client, cookieDomain: "example.com", policy: Self.policy) else {
             Issue.record("the loaded session should verify")
             return
         }
@@ -234,7 +234,7 @@ import Testing
                      live: [tokens[0].storageHash, tokens[1].storageHash], readSince: since)
         #expect(cache.count == 2)
         for token in tokens.prefix(2) {
-            guard case .valid(let identity, _) = cache.use(token, now: 200, client: Self.client, cookieDomain: "example.com", policy: Self.policy) else {
+            guard case .valid(let identity, _, _) = cache.use(token, now: 200, client: Self.client, cookieDomain: "example.com", policy: Self.policy) else {
                 Issue.record("a live session should verify")
                 continue
             }

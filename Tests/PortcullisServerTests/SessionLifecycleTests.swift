@@ -157,12 +157,12 @@ import Testing
         #expect(cache.count == 2)
         // Not refused: unknown here, so the caller reads it from the store.
         #expect(cache.use(tokens[1], now: 200, client: client, cookieDomain: "example.com", policy: policy) == .unknown)
-        guard case .valid(let identity, _) = cache.use(tokens[2], now: 200, client: client, cookieDomain: "example.com", policy: policy) else {
+        guard case .valid(let identity, _, _) = cache.use(tokens[2], now: 200, client: client, cookieDomain: "example.com", policy: policy) else {
             Issue.record("the newest session should be valid")
             return
         }
         #expect(identity.user == "u2")
-        guard case .valid(let first, _) = cache.use(tokens[0], now: 200, client: client, cookieDomain: "example.com", policy: policy) else {
+        guard case .valid(let first, _, _) = cache.use(tokens[0], now: 200, client: client, cookieDomain: "example.com", policy: policy) else {
             Issue.record("the session used last should still be here")
             return
         }

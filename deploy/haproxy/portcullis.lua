@@ -9,6 +9,9 @@
 --   txn.portcullis_user, txn.portcullis_groups, txn.portcullis_name, txn.portcullis_email
 --   txn.portcullis_challenge WWW-Authenticate for clients that may send HTTP Basic
 --   txn.portcullis_retry     Retry-After when the client is banned (status 429)
+--   txn.portcullis_body, txn.portcullis_type, txn.portcullis_csp
+--                            the body of a 400 or 403 answer, its Content-Type and its
+--                            Content-Security-Policy (a browser denied by an access rule gets a page)
 
 -- Portcullis's address (server.listen) and endpoint.
 local portcullis_url = "http://127.0.0.1:9091/api/authz/forward-auth"
@@ -53,4 +56,9 @@ core.register_action("portcullis", { "http-req" }, function(txn)
     txn:set_var("txn.portcullis_email", first(answer, "remote-email") or "")
     txn:set_var("txn.portcullis_challenge", first(answer, "www-authenticate") or "")
     txn:set_var("txn.portcullis_retry", first(answer, "retry-after") or "")
+    if response.status == 400 or response.status == 403 then
+        txn:set_var("txn.portcullis_body", response.body or "")
+        txn:set_var("txn.portcullis_type", first(answer, "content-type") or "text/plain")
+        txn:set_var("txn.portcullis_csp", first(answer, "content-security-policy") or "default-src 'none'")
+    end
 end)

@@ -90,8 +90,8 @@ final class VerifyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler 
         switch verdict {
         case .redirect, .unauthorized:
             // Not logged in: lingering Basic credentials may say who it is; the rules decide again with them.
-            if let cookie, let identity = lingeringBasic(headers, cookie: cookie) {
-                answer = gate.authorize(identity, request: headers.request, peer: peer, forwardedFor: headers.forwardedFor, style: style, cookie: cookie)
+            if let cookie, let (identity, level) = lingeringBasic(headers, cookie: cookie) {
+                answer = gate.authorize(identity, level: level, request: headers.request, peer: peer, forwardedFor: headers.forwardedFor, style: style, cookie: cookie)
             }
         default:
             break
@@ -108,7 +108,7 @@ final class VerifyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler 
     }
 
     /// The identity of Basic credentials in `headers` accepted recently for `cookie`'s domain.
-    private func lingeringBasic(_ headers: VerifyHeaders, cookie: SessionCookieConfiguration) -> Identity? {
+    private func lingeringBasic(_ headers: VerifyHeaders, cookie: SessionCookieConfiguration) -> (identity: Identity, level: AuthLevel)? {
         guard let basic, basic.isEnabled(for: cookie), let authorization = headers.authorization,
               let key = basic.cache.key(forHeader: authorization, client: gate.resolver.resolve(peer: peer, forwardedFor: headers.forwardedFor))
         else { return nil }

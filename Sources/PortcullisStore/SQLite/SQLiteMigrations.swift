@@ -126,6 +126,11 @@ enum SQLiteMigrations {
             "ALTER TABLE auth_failures ADD COLUMN pending INTEGER NOT NULL DEFAULT 0",
             "CREATE INDEX audit_retention ON audit(at, id)",
         ]),
+        // Access rules: an app password says which rules it satisfies (2: two factors, as before;
+        // 3: one factor only).
+        (7, [
+            "ALTER TABLE app_passwords ADD COLUMN auth_level INTEGER NOT NULL DEFAULT 2",
+        ]),
     ]
 
     static var latestVersion: Int { steps.last?.version ?? 0 }

@@ -1,3 +1,4 @@
+import PortcullisCore
 import SQLiteNIO
 
 extension SQLiteStore {
@@ -5,8 +6,9 @@ extension SQLiteStore {
         try await transaction("add an app password") { connection in
             do {
                 let rows = try await connection.query(
-                    "INSERT INTO app_passwords (user_id, label, hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
-                    [.int64(record.userID), .text(record.label), .bytes(record.hash), .int64(record.createdAt), record.expiresAt.map { .int64($0) } ?? .null])
+                    "INSERT INTO app_passwords (user_id, label, hash, created_at, expires_at, auth_level) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                    [.int64(record.userID), .text(record.label), .bytes(record.hash), .int64(record.createdAt), record.expiresAt.map { .int64($0) } ?? .null,
+                     .integer(record.level.rawValue)])
                 var added = record
                 added.id = Int64(rows.first?.column("id")?.integer ?? 0)
                 try await Self.log(.appPasswordAdded, userID: record.userID, on: connection)
@@ -28,7 +30,7 @@ extension SQLiteStore {
             try await connection.query(
                 """
                 SELECT a.id AS a_id, a.user_id AS a_user_id, a.label AS a_label, a.hash AS a_hash, a.created_at AS a_created_at,
-                       a.expires_at AS a_expires_at, a.last_used_at AS a_last_used_at, u.*
+                       a.expires_at AS a_expires_at, a.last_used_at AS a_last_used_at, a.auth_level AS a_auth_level, u.*
                 FROM app_passwords a JOIN users u ON u.id = a.user_id WHERE a.hash = ?
                 """, [.bytes(hash)]
             ).first.map { row in
@@ -36,7 +38,8 @@ extension SQLiteStore {
                                    label: row.column("a_label")?.string ?? "", hash: row.column("a_hash")?.bytes ?? [],
                                    createdAt: Int64(row.column("a_created_at")?.integer ?? 0),
                                    expiresAt: row.column("a_expires_at")?.integer.map(Int64.init),
-                                   lastUsedAt: row.column("a_last_used_at")?.integer.map(Int64.init)),
+                                   lastUsedAt: row.column("a_last_used_at")?.integer.map(Int64.init),
+                                   level: AuthLevel(stored: row.column("a_auth_level")?.integer ?? 0)),
                  Self.user(from: row))
             }
         }
@@ -60,6 +63,7 @@ extension SQLiteStore {
     static func appPassword(from row: SQLiteRow) -> AppPasswordRecord {
         AppPasswordRecord(id: Int64(row.column("id")?.integer ?? 0), userID: Int64(row.column("user_id")?.integer ?? 0), label: row.column("label")?.string ?? "",
                           hash: row.column("hash")?.bytes ?? [], createdAt: Int64(row.column("created_at")?.integer ?? 0),
-                          expiresAt: row.column("expires_at")?.integer.map(Int64.init), lastUsedAt: row.column("last_used_at")?.integer.map(Int64.init))
+                          expiresAt: row.column("expires_at")?.integer.map(Int64.init), lastUsedAt: row.column("last_used_at")?.integer.map(Int64.init),
+                          level: AuthLevel(stored: row.column("auth_level")?.integer ?? 0))
     }
 }

@@ -13,6 +13,9 @@ struct AppPasswordCommand: AsyncParsableCommand {
 
               portcullis user app-password add alice --label phone-calendar --expires 90d
               curl -u 'alice:abcd-efgh-...' https://dav.example.com/
+
+            With access rules, an app password opens what two factors open (--level two_factor, the
+            default), or with --level one_factor only addresses whose rule is one_factor or bypass.
             """,
         subcommands: [Add.self, List.self, Remove.self]
     )
@@ -23,11 +26,19 @@ struct AppPasswordCommand: AsyncParsableCommand {
         @Argument(help: "The user name.") var name: String
         @Option(help: ArgumentHelp("What it is for: 1-64 letters, digits, '.', '_', '-' or '@'.", valueName: "label")) var label: String
         @Option(help: ArgumentHelp("Stop working after this long: 90d, 12h, ...", valueName: "duration")) var expires: String?
+        @Option(help: ArgumentHelp("Which access rules it satisfies: two_factor (all but deny) or one_factor (only one_factor and bypass addresses).",
+                                   valueName: "level")) var level = "two_factor"
         @Flag(help: "Print JSON.") var json = false
+
+        /// `--level` as the store keeps it.
+        var authLevel: AuthLevel? { AppPasswordLevel.level(named: level) }
 
         func validate() throws {
             guard (try? UserFieldRules.validateName(label)) != nil else {
                 throw ValidationError("The label '\(label)' is not allowed; use 1-64 letters, digits, '.', '_', '-' or '@'.")
+            }
+            guard authLevel != nil else {
+                throw ValidationError("--level '\(level)' is not a level; use two_factor or one_factor.")
             }
             if let expires {
                 guard let seconds = DurationParser.seconds(expires), seconds > 0 else {
@@ -41,6 +52,7 @@ struct AppPasswordCommand: AsyncParsableCommand {
             let label: String
             let password: String
             let expires: String
+            let level: String
         }
 
         func run() async throws {
@@ -50,11 +62,12 @@ struct AppPasswordCommand: AsyncParsableCommand {
                 var random = SystemRandomNumberGenerator()
                 let password = AppPassword.generate(using: &random)
                 let expiresAt = expires.flatMap(DurationParser.seconds).map { now + $0 }
-                _ = try await session.store.addAppPassword(AppPasswordRecord(userID: user.id, label: label, hash: password.storageHash, createdAt: now, expiresAt: expiresAt))
+                _ = try await session.store.addAppPassword(AppPasswordRecord(userID: user.id, label: label, hash: password.storageHash, createdAt: now,
+                                                                             expiresAt: expiresAt, level: authLevel ?? .passwordAndCode))
                 if json {
-                    return try JSONOutput.print(Output(user: user.name, label: label, password: password.text, expires: formatTime(expiresAt)))
+                    return try JSONOutput.print(Output(user: user.name, label: label, password: password.text, expires: formatTime(expiresAt), level: level))
                 }
-                print("App password '\(label)' for \(user.name) (expires: \(formatTime(expiresAt))):")
+                print("App password '\(label)' for \(user.name) (expires: \(formatTime(expiresAt)), level: \(level)):")
                 print("")
                 print("  \(password.text)")
                 print("")
@@ -74,18 +87,20 @@ struct AppPasswordCommand: AsyncParsableCommand {
             let created: String
             let expires: String
             let lastUsed: String
+            let level: String
         }
 
         func run() async throws {
             try await StorageSession.with(options) { session in
                 let user = try await session.vault.requireUser(name)
                 let rows = try await session.store.appPasswords(ofUserID: user.id).map {
-                    Row(label: $0.label, created: formatTime($0.createdAt), expires: formatTime($0.expiresAt), lastUsed: formatTime($0.lastUsedAt))
+                    Row(label: $0.label, created: formatTime($0.createdAt), expires: formatTime($0.expiresAt), lastUsed: formatTime($0.lastUsedAt),
+                        level: AppPasswordLevel.name(of: $0.level))
                 }
                 if json { return try JSONOutput.print(rows) }
                 guard !rows.isEmpty else { return print("\(user.name) has no app passwords.") }
-                print("LABEL                 CREATED               EXPIRES               LAST USED")
-                for row in rows { print(row.label.padding(22) + row.created.padding(22) + row.expires.padding(22) + row.lastUsed) }
+                print("LABEL                 LEVEL       CREATED               EXPIRES               LAST USED")
+                for row in rows { print(row.label.padding(22) + row.level.padding(12) + row.created.padding(22) + row.expires.padding(22) + row.lastUsed) }
             }
         }
     }
@@ -103,5 +118,20 @@ struct AppPasswordCommand: AsyncParsableCommand {
                 print("Removed app password '\(label)' of \(user.name).")
             }
         }
+    }
+}
+
+/// The names of app password levels on the command line: the policies they satisfy.
+enum AppPasswordLevel {
+    static func level(named name: String) -> AuthLevel? {
+        switch name {
+        case "two_factor": .passwordAndCode
+        case "one_factor": .password
+        default: nil
+        }
+    }
+
+    static func name(of level: AuthLevel) -> String {
+        level == .password ? "one_factor" : "two_factor"
     }
 }

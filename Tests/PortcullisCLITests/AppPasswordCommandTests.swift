@@ -19,6 +19,12 @@ import Testing
         #expect(try harness.run(["user", "app-password", "add", "alice", "--label", "calendar"]).status != 0, "labels are unique")
         #expect(try harness.run(["user", "app-password", "add", "alice", "--label", "bad label"]).status != 0)
         #expect(try harness.run(["user", "app-password", "add", "alice", "--label", "x", "--expires", "soon"]).status != 0)
+        let badLevel = try harness.run(["user", "app-password", "add", "alice", "--label", "x", "--level", "three_factor"])
+        #expect(badLevel.status != 0 && badLevel.combined.contains("use two_factor or one_factor"))
+        #expect(try harness.run(["user", "app-password", "add", "alice", "--label", "wiki", "--level", "one_factor"]).stdout.contains("level: one_factor"))
+        let levels = try harness.run(["user", "app-password", "list", "alice", "--json"]).stdout
+        #expect(levels.contains("\"level\" : \"two_factor\"") && levels.contains("\"level\" : \"one_factor\""), "\(levels)")
+        #expect(try harness.sql("SELECT label, auth_level FROM app_passwords ORDER BY id").contains("wiki|3"))
         // The database holds only its hash.
         #expect(try !harness.sql("SELECT hex(hash) FROM app_passwords").contains(password))
 

@@ -4,7 +4,9 @@
 For each proxy, the shipped configuration from deploy/ is started with only ports and paths
 substituted (plus, for Caddy, a global block that keeps the test instance to itself), in front of a
 small app that echoes the identity headers it receives. Then Chromium logs in, reloads, opens a
-second host, fails with a wrong and a replayed code, logs out; curl checks what scripts get.
+second host, fails with a wrong and a replayed code, logs out; opens a one-factor app with the
+password alone, steps up to a two-factor app with the code alone, and sees the page of an app its
+group is denied; curl checks what scripts get.
 
 Usage: scripts/e2e/run.py --bin .build/debug/portcullis [--proxies caddy,nginx,haproxy] [--screenshots docs/img]
 """
@@ -41,6 +43,13 @@ ACCESS_RULES = """access_control:
       policy: bypass
     - domain: app.example.com
       resources: ['^/forbidden([/?].*)?$']
+      policy: deny
+    - domain: app.example.com
+      resources: ['^/wiki/']
+      policy: one_factor
+    - domain: app.example.com
+      resources: ['^/staff/']
+      subject: 'group:admins'
       policy: deny
 """
 
@@ -89,6 +98,7 @@ class Stack:
         self.processes = []
         self.users = {}
         self.cli_secrets = {}
+        self.step_up_secrets = {}
         self.extra_logs = []
 
     def start(self, name, command, log_name, port, **options):
@@ -137,6 +147,8 @@ class Stack:
         secret = json.loads(self.portcullis("user", "otp", "add", name, "--json"))["secret"]
         # A second device for curl's HTTP Basic logins, so they need not wait for the next time step.
         cli_secret = json.loads(self.portcullis("user", "otp", "add", name, "--label", "cli", "--json"))["secret"]
+        # A third for step 8's step-up, which may come within the time step of the codes used before.
+        self.step_up_secrets[name] = json.loads(self.portcullis("user", "otp", "add", name, "--label", "step-up", "--json"))["secret"]
         self.users[name] = (password, secret)
         self.cli_secrets[name] = cli_secret
 
@@ -309,6 +321,7 @@ def screenshots(driver, folder):
 
 
 def run_flows(stack, proxy, user, driver, post_status):
+    from selenium.webdriver.common.by import By
     password, secret = stack.users[user]
     target = APP + "/reports/q3?x=1&y=two%20words"
 
@@ -370,7 +383,6 @@ def run_flows(stack, proxy, user, driver, post_status):
         expect(status == "403" and 'id="echo"' not in output, f"a denied path {'with' if cookie else 'without'} a session", "403, app not reached", output[-400:])
 
     # 6. Logout ends access at once.
-    from selenium.webdriver.common.by import By
     driver.get(PORTAL + "/logout")
     wait_until(driver, lambda: driver.find_elements(By.CSS_SELECTOR, "button[type=submit]"), "the logout page has no button")
     driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
@@ -382,6 +394,41 @@ def run_flows(stack, proxy, user, driver, post_status):
     log_in(driver, user, password, code)
     wait_until(driver, lambda: "already used" in error_text(driver), "a replayed code was not refused with its own message (the password was right)")
     expect(session_cookie(driver) is None, "no session after a replayed code", "no portcullis_session cookie", session_cookie(driver))
+
+    # 8. A one_factor app asks for the password only; a two_factor app then asks for the code only
+    # and replaces the session; a group denied an app sees the page naming the user.
+    wiki = APP + "/wiki/start"
+    driver.delete_all_cookies()
+    driver.get(wiki)
+    wait_until(driver, lambda: on_login_page(driver), "the one-factor app did not lead to the login page")
+    expect(not driver.find_elements(By.ID, "code"), "the login form of a one-factor app has no code field", "no #code", driver.page_source[:600])
+    driver.find_element(By.ID, "username").send_keys(user)
+    driver.find_element(By.ID, "password").send_keys(password)
+    driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait_until(driver, lambda: echo(driver) is not None, "the password alone did not open the one-factor app")
+    expect(driver.current_url == wiki and echo(driver)["Remote-User"] == user, "the one-factor app sees the user", user, echo(driver))
+    one_factor_token = session_cookie(driver)["value"]
+
+    driver.get(target)
+    wait_until(driver, lambda: on_login_page(driver), "a two-factor app opened with a one-factor session")
+    expect(not driver.find_elements(By.ID, "password") and not driver.find_elements(By.ID, "username") and f"logged in as {user}" in driver.page_source.replace("<strong>", "").replace("</strong>", ""),
+           "step-up asks for the code only, naming the user", "a code field alone", driver.page_source[:800])
+    driver.find_element(By.ID, "code").send_keys(totp(stack.step_up_secrets[user]))
+    driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait_until(driver, lambda: echo(driver) is not None, "the code did not open the two-factor app")
+    expect(driver.current_url == target and echo(driver)["Remote-User"] == user, "after step-up the two-factor app sees the user", user, echo(driver))
+    stepped_up = session_cookie(driver)["value"]
+    expect(stepped_up != one_factor_token, "step-up gives a new session id", "a new cookie value", stepped_up)
+    status = curl("-o", "/dev/null", "-w", "%{http_code}", "--cookie", f"portcullis_session={one_factor_token}", "-H", "Accept: application/json", wiki)
+    expect(status == "401", "the one-factor session ended with the step-up", "401", status)
+
+    driver.get(APP + "/staff/payroll")
+    wait_until(driver, lambda: "No access" in driver.page_source, "a denied group did not see the 403 page")
+    page = driver.page_source.replace("<strong>", "").replace("</strong>", "")
+    expect(f"You are logged in as {user} and have no access" in page and 'id="echo"' not in page and PORTAL + "/logout" in page,
+           "the denied page names the user and links to the portal's logout", f"logged in as {user}", page[:800])
+    status = curl("-o", "/dev/null", "-w", "%{http_code}", "--cookie", f"portcullis_session={stepped_up}", "-H", "Accept: text/html", APP + "/staff/payroll")
+    expect(status == "403", "the denied page's status", "403", status)
 
 
 def session_of_other_domain(stack, user):

@@ -59,6 +59,7 @@ public struct Gate: Sendable {
         var accessRequest: AccessRequest?
         if !access.rules.isEmpty {
             if let refusal = AccessTarget.refusal(ofURL: original.url) { return (.badRequest(refusal), cookie) }
+            if access.namesMethods, request.forwardedMethod == nil, request.originalMethod == nil { return (.badRequest(Self.methodMissing), cookie) }
             let described = AccessRequest(original, client: client)
             switch access.decide(described, identity: nil) {
             case .apply(.bypass, _):
@@ -101,6 +102,7 @@ public struct Gate: Sendable {
         if !access.rules.isEmpty {
             guard case .original(let original) = decider.original(request, style: style) else { return .unauthorized(location: nil) }
             if let refusal = AccessTarget.refusal(ofURL: original.url) { return .badRequest(refusal) }
+            if access.namesMethods, request.forwardedMethod == nil, request.originalMethod == nil { return .badRequest(Self.methodMissing) }
             let described = AccessRequest(original, client: resolver.resolve(peer: peer, forwardedFor: forwardedFor))
             switch access.decide(described, identity: identity) {
             case .apply(.bypass, _): return .allowAnonymous
@@ -113,6 +115,9 @@ public struct Gate: Sendable {
         }
         return .allow(identity)
     }
+
+    /// The refusal of a request that does not say its method when rules name methods.
+    static let methodMissing = "The proxy did not send the request's method, and access_control rules name methods. Send X-Forwarded-Method (forward auth) or X-Original-Method (nginx: proxy_set_header X-Original-Method $request_method;)."
 
     /// What the rules ask of a browser that opens `url` (an accepted `rd`) as `identity` (nil: not
     /// known yet): the policy that applies, or nil when it depends on who logs in.

@@ -112,6 +112,31 @@ import Testing
         }
     }
 
+    @Test("rules that name methods need the proxy to say the method; a method is compared in upper case whichever endpoint")
+    func methods() async throws {
+        var configuration = GateHarness.exampleConfiguration()
+        configuration.accessDefaultPolicy = .twoFactor
+        configuration.accessRules = [
+            try AccessRule(domains: [DomainPattern("app.example.com")!], methods: ["DELETE"], policy: .deny),
+            try AccessRule(domains: [DomainPattern("app.example.com")!], methods: ["GET"], policy: .bypass),
+        ]
+        let harness = try await GateHarness.make(configuration)
+        defer { Task { await harness.close() } }
+        try await harness.withRouter { client, _ in
+            var silent = Requests.forwardAuth(uri: "/x")
+            silent[HTTPField.Name("X-Forwarded-Method")!] = nil
+            let refused = try await client.execute(uri: "/api/authz/forward-auth", method: .get, headers: silent)
+            #expect(refused.status == .badRequest && String(buffer: refused.body).contains("X-Forwarded-Method"), "not taken for a GET, which a rule bypasses")
+            #expect(try await client.execute(uri: "/api/authz/forward-auth", method: .get, headers: Requests.forwardAuth(uri: "/x", method: "GET")).status == .ok)
+            #expect(try await client.execute(uri: "/api/authz/forward-auth", method: .get, headers: Requests.forwardAuth(uri: "/x", method: "delete")).status == .forbidden)
+            var nginx = Requests.authRequest(url: "https://app.example.com/x")
+            nginx[HTTPField.Name("X-Original-Method")!] = "delete"
+            #expect(try await client.execute(uri: "/api/authz/auth-request", method: .get, headers: nginx).status == .forbidden)
+            nginx[HTTPField.Name("X-Original-Method")!] = nil
+            #expect(try await client.execute(uri: "/api/authz/auth-request", method: .get, headers: nginx).status == .badRequest)
+        }
+    }
+
     @Test("with no rules every request needs a session, as before rules existed")
     func noRules() async throws {
         let harness = try await GateHarness.make()

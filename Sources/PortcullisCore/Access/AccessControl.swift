@@ -11,6 +11,9 @@ public struct AccessControl: Sendable, Equatable {
     public let rules: [AccessRule]
     /// The rules laid out for ``decide(_:identity:)``.
     private let table: AccessRuleTable
+    /// Whether a rule names methods: then a request must say its method (a proxy that does not
+    /// send it would make every request a GET).
+    public let namesMethods: Bool
 
     /// No rules, two factors everywhere: what Portcullis did before rules existed.
     public static let twoFactorEverywhere = AccessControl(defaultPolicy: .twoFactor, rules: [])
@@ -19,6 +22,7 @@ public struct AccessControl: Sendable, Equatable {
         self.defaultPolicy = defaultPolicy
         self.rules = rules
         self.table = AccessRuleTable(rules)
+        self.namesMethods = rules.contains { !$0.methods.isEmpty }
     }
 
     public static func == (lhs: AccessControl, rhs: AccessControl) -> Bool {

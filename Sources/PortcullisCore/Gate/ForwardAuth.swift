@@ -105,7 +105,7 @@ public struct ForwardAuthDecider: Sendable {
             guard let host = RedirectValidator.host(ofSafeURL: url) else {
                 return .answer(.badRequest("X-Original-URL is not an absolute http(s) URL of printable ASCII."))
             }
-            return .original(OriginalRequest(method: request.originalMethod ?? "GET", url: url, host: host))
+            return .original(OriginalRequest(method: (request.originalMethod ?? "GET").uppercased(), url: url, host: host))
         }
         guard let proto = request.forwardedProto?.lowercased(), !proto.isEmpty else {
             return .answer(.badRequest("Missing header X-Forwarded-Proto. The proxy must send X-Forwarded-Proto, X-Forwarded-Host and X-Forwarded-URI (Caddy's forward_auth does)."))

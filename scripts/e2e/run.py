@@ -304,18 +304,37 @@ def session_cookie(driver):
     return next((cookie for cookie in driver.get_cookies() if cookie["name"] == "portcullis_session"), None)
 
 
-def screenshots(driver, folder):
+def screenshots(driver, folder, stack, user):
+    """The login page, the step-up page and the page of a denied address, light and dark, 1280 and 360 wide."""
+    from selenium.webdriver.common.by import By
+    import urllib.parse
     os.makedirs(folder, exist_ok=True)
     driver.delete_all_cookies()
+    # A session of one factor, for the step-up page (and the denied page, which names its user).
+    driver.get(APP + "/wiki/start")
+    wait_until(driver, lambda: on_login_page(driver), "the one-factor app did not lead to the login page")
+    driver.find_element(By.ID, "username").send_keys(user)
+    driver.find_element(By.ID, "password").send_keys(stack.users[user][0])
+    driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait_until(driver, lambda: echo(driver) is not None, "the password alone did not open the one-factor app")
+    session = session_cookie(driver)
+    pages = [("login", PORTAL + "/login", False), ("step-up", PORTAL + "/login?rd=" + urllib.parse.quote(APP + "/reports/q3", safe=""), True),
+             ("denied", APP + "/staff/payroll", True)]
     for scheme in ("light", "dark"):
         driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": scheme}]})
         for width, height, mobile in ((1280, 800, False), (360, 740, True)):
             driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile})
-            driver.get(PORTAL + "/login")
-            time.sleep(0.3)
-            path = os.path.join(folder, f"login-{width}x{height}-{scheme}.png")
-            driver.save_screenshot(path)
-            print(f"  saved {path}")
+            for name, url, logged_in in pages:
+                # The login page as a stranger sees it; the others with the one-factor session.
+                driver.execute_cdp_cmd("Network.enable", {})
+                driver.execute_cdp_cmd("Network.deleteCookies", {"name": "portcullis_session", "domain": session["domain"]})
+                if logged_in:
+                    driver.execute_cdp_cmd("Network.setCookie", {key: session[key] for key in ("name", "value", "domain", "path", "secure", "httpOnly")})
+                driver.get(url)
+                time.sleep(0.3)
+                path = os.path.join(folder, f"{name}-{width}x{height}-{scheme}.png")
+                driver.save_screenshot(path)
+                print(f"  saved {path}")
     driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
     driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
 
@@ -494,7 +513,7 @@ def main():
                     check_host_mismatch(stack, "mallory-nginx")
                 print("all flows passed")
                 if arguments.screenshots and proxy == proxies[0]:
-                    screenshots(driver, arguments.screenshots)
+                    screenshots(driver, arguments.screenshots, stack, f"alice-{proxy}")
             except Exception as error:  # report and go on with the next proxy
                 failures += 1
                 print(f"FAILED\n{error}")

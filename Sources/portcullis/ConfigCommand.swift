@@ -30,6 +30,12 @@ struct ConfigCommand: AsyncParsableCommand {
             for (rule, earlier) in access.shadowedRules() {
                 print("warning: access_control.rules.\(rule) can never match: rule \(earlier) matches every request it would. Move it above rule \(earlier), or remove it.")
             }
+            for widening in access.queryWidenings() {
+                print("warning: access_control.rules.\(widening.rule) (\(access.rules[widening.rule].policy.rawValue)): the pattern '\(widening.pattern)' does not match '\(widening.path)' but matches '\(widening.path)?\(widening.query)': anyone can add a query to a URL. Anchor it to the path, e.g. '^/static/[^?]*\\.js$' rather than '\\.js$'.")
+            }
+            for large in access.largePatterns() {
+                print("warning: access_control.rules.\(large.rule): the pattern '\(large.pattern)' compiles to \(large.steps) steps, and each byte of a URL may cost that many; a shorter pattern (fewer alternatives, smaller counts) keeps verify fast.")
+            }
             if configuration.sessionCookies.isEmpty {
                 print("No session.cookies are configured: only http://localhost:\(configuration.listenPort) is served (fine for a first try).")
             }

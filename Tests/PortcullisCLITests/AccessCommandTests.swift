@@ -68,6 +68,12 @@ import Testing
         #expect(checked.status == 0, "\(checked.combined)")
         #expect(checked.stdout.contains("access:   4 rules, default policy deny"))
         #expect(checked.stdout.contains("warning: access_control.rules.3 can never match: rule 2 matches every request it would."), "\(checked.stdout)")
+        #expect(!checked.stdout.contains("anyone can add a query"), "anchored patterns are not warned about")
+        try (Self.rules.replacingOccurrences(of: "['^/health$']", with: "['\\.css$']"))
+            .write(toFile: harness.file("query.yml"), atomically: true, encoding: .utf8)
+        let query = try harness.run(["config", "check", "--config", harness.file("query.yml")])
+        #expect(query.status == 0 && query.stdout.contains("warning: access_control.rules.0 (bypass): the pattern '\\.css$' does not match '/' but matches '/?.css'"),
+                "\(query.stdout)")
 
         try (Self.rules + "\n    - domain: app.example.com\n      resources: ['(?i)^/api']\n      policy: one_factor\n")
             .write(toFile: harness.file("bad.yml"), atomically: true, encoding: .utf8)

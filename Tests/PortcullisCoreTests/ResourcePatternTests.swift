@@ -41,6 +41,45 @@ import Testing
         }
     }
 
+    @Test("a query turns a miss into a match for some patterns, found with an example; not for those anchored to the path", arguments: [
+        ("\\.js$", true), ("^/.*\\.js$", true), ("^/public/", false), ("^/api([/?].*)?$", false), ("^/health$", false),
+        ("/public/", true), ("^/static/[^?]*\\.js$", false), ("^/export\\?(.*&)?format=csv(&|$)", true), ("^/(a|b)/.*x", true),
+        ("^/a/.*", false), ("^/a$|^/b/", false), ("^/[^?]*$", false),
+    ])
+    func queryWidening(source: String, widens: Bool) throws {
+        let pattern = try ResourcePattern(source)
+        let found = pattern.queryWidening()
+        #expect((found != nil) == widens, "\(source): \(String(describing: found))")
+        if let found {
+            #expect(found.path.hasPrefix("/") && !found.path.contains("?"))
+            #expect(!pattern.matches(found.path) && pattern.matches(found.path + "?" + found.query), "\(source): \(found)")
+        }
+    }
+
+    @Test("random patterns: every widening found is real, and where none is found random queries find none either")
+    func queryWideningRandom() throws {
+        var generator = SystemRandomNumberGenerator()
+        let atoms = ["a", "/", "\\?", ".", "[^/]", "[?a]", "(a|/)", "b", "[^?]"]
+        let quantifiers = ["", "", "*", "+", "?"]
+        for _ in 0..<400 {
+            var source = Bool.random(using: &generator) ? "^/" : ""
+            for _ in 0..<Int.random(in: 1...4, using: &generator) {
+                source += atoms.randomElement(using: &generator)! + quantifiers.randomElement(using: &generator)!
+            }
+            if Bool.random(using: &generator) { source += "$" }
+            let pattern = try ResourcePattern(source)
+            if let found = pattern.queryWidening() {
+                #expect(!pattern.matches(found.path) && pattern.matches(found.path + "?" + found.query), "\(source): \(found)")
+                continue
+            }
+            for _ in 0..<200 {
+                let path = "/" + String((0..<Int.random(in: 0...4, using: &generator)).map { _ in "ab/.".randomElement(using: &generator)! })
+                let query = String((0..<Int.random(in: 0...4, using: &generator)).map { _ in "ab/?.".randomElement(using: &generator)! })
+                #expect(pattern.matches(path) || !pattern.matches(path + "?" + query), "\(source): '\(path)' then '?\(query)'")
+            }
+        }
+    }
+
     @Test("a pattern over 1024 bytes is refused; one at the bound compiles")
     func length() throws {
         _ = try ResourcePattern("^/" + String(repeating: "a", count: 1022))

@@ -35,7 +35,7 @@ public struct ResourcePattern: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    private let compiled: Compiled
+    let compiled: Compiled
 
     /// The pattern as written.
     public var source: String { compiled.source }

@@ -207,6 +207,13 @@ import Testing
                          "access_control.rules.1.domain is an empty list"] {
             #expect(empty.contains { $0.contains(fragment) }, "missing \(fragment) in \(empty)")
         }
+        // Hosts are matched in lower case: a domain_regex with a capital letter could never match. Class escapes are not letters.
+        let capitals = problems("""
+        access_control:
+          rules:
+            - {domain_regex: ['^App\\.example\\.com$', '^\\D+\\.example\\.com$'], policy: deny}
+        """)
+        #expect(capitals.count == 1 && capitals[0].contains("access_control.rules.0.domain_regex.0 '^App\\.example\\.com$' has upper-case letters"), "\(capitals)")
         #expect(try load(nil, ["PORTCULLIS_ACCESS_CONTROL_DEFAULT_POLICY": "one_factor"]).accessDefaultPolicy == .oneFactor)
     }
 

@@ -32,6 +32,16 @@ extension ResourcePattern {
     /// See ``PatternProgram/queryWidening(budget:)``.
     func queryWidening() -> (path: String, query: String)? { compiled.program.queryWidening() }
 
+    /// Whether the pattern must read an upper-case ASCII letter somewhere (hosts are lower-cased
+    /// before `domain_regex` sees them, so such a pattern never matches). Class escapes such as
+    /// `\D` are not letters here.
+    var hasUpperCaseLetter: Bool {
+        compiled.program.instructions.contains { instruction in
+            if case .scalar(let scalar) = instruction { return ("A"..."Z").contains(scalar) }
+            return false
+        }
+    }
+
     /// The number of instructions the pattern compiled to.
     var programSize: Int { compiled.program.instructions.count }
 }

@@ -88,6 +88,9 @@ enum AccessControlReader {
             domains.append(domain)
         }
         let domainPatterns = patterns(mapping["domain_regex"], path: path + ".domain_regex", problems: &problems)
+        for (index, pattern) in domainPatterns.enumerated() where pattern.hasUpperCaseLetter {
+            problems.append("\(path).domain_regex.\(index) '\(pattern.source)' has upper-case letters, but hosts are matched in lower case, so it could never match; write it in lower case.")
+        }
         let resources = patterns(mapping["resources"], path: path + ".resources", problems: &problems)
         var methods: Set<String> = []
         for (index, text) in (strings(mapping["methods"], path: path + ".methods", problems: &problems) ?? []).enumerated() {

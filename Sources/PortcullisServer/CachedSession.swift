@@ -21,7 +21,7 @@ public struct CachedSession: Sendable, Equatable {
     public var level: AuthLevel
 
     public init(identity: Identity, userID: Int64, lastActivity: Int64, persistedActivity: Int64, expiresAt: Int64,
-                client: PackedAddress, cookieDomain: String, idHash: [UInt8], level: AuthLevel = .passwordAndCode) {
+                client: PackedAddress, cookieDomain: String, idHash: [UInt8], level: AuthLevel) {
         self.identity = identity
         self.userID = userID
         self.lastActivity = lastActivity

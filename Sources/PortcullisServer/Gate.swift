@@ -119,16 +119,31 @@ public struct Gate: Sendable {
     /// The refusal of a request that does not say its method when rules name methods.
     static let methodMissing = "The proxy did not send the request's method, and access_control rules name methods. Send X-Forwarded-Method (forward auth) or X-Original-Method (nginx: proxy_set_header X-Original-Method $request_method;)."
 
-    /// What the rules ask of a browser that opens `url` (an accepted `rd`) as `identity` (nil: not
-    /// known yet): the policy that applies, or nil when it depends on who logs in.
-    public func policy(forURL url: String, identity: Identity?, client: IPAddress) -> AccessPolicy? {
+    /// What the rules ask of a browser that opens `url` (an accepted `rd`) with `method` as
+    /// `identity` (nil: not known yet): the policy that applies, or nil when it depends on who logs in.
+    public func policy(forURL url: String, method: String = "GET", identity: Identity?, client: IPAddress) -> AccessPolicy? {
         guard let host = RedirectValidator.host(ofSafeURL: url) else { return access.defaultPolicy }
         if !access.rules.isEmpty, AccessTarget.refusal(ofURL: url) != nil { return .deny }
-        let request = AccessRequest(OriginalRequest(method: "GET", url: url, host: host), client: client)
+        let request = AccessRequest(OriginalRequest(method: method, url: url, host: host), client: client)
         switch access.decide(request, identity: identity) {
         case .apply(let policy, _): return policy
         case .identify: return nil
         }
+    }
+
+    /// The most factors any method of `url` needs: a browser sent to log in may have been refused a
+    /// POST to an address whose GET needs less. `deny` counts only when every method is denied; nil
+    /// when it depends on who logs in.
+    public func strictestPolicy(forURL url: String, identity: Identity?, client: IPAddress) -> AccessPolicy? {
+        var strictest: AccessPolicy?
+        var allDenied = true
+        for method in Set(["GET"] + access.rules.flatMap(\.methods)) {
+            guard let policy = policy(forURL: url, method: method, identity: identity, client: client) else { return nil }
+            if policy == .deny { continue }
+            allDenied = false
+            strictest = max(strictest ?? policy, policy)
+        }
+        return allDenied ? .deny : strictest
     }
 
     /// Answers a verify request, reading its session from the store when it is not in memory.

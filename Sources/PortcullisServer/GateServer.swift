@@ -43,7 +43,8 @@ public struct GateServer {
         let router = Router(context: GateContext.self)
         let basicGate = BasicGate(authenticator: authenticator, regulator: portal.regulator, store: vault.store)
         let basic = BasicSupport(settings: configuration.basic, cache: BasicLingerCache(settings: configuration.basic), gate: basicGate)
-        VerifyRoutes.add(to: router, gate: gate, basic: basic, page: portal.page)
+        // The verify answer's page leaves the logo out: proxies such as HAProxy build it in one buffer.
+        VerifyRoutes.add(to: router, gate: gate, basic: basic, page: PortalPage(title: portal.page.title, logoDataURI: nil))
         portal.add(to: router)
         var sync = SessionSync(store: vault.store, cache: cache, writes: writes, clock: clock, logger: logger, changesAfter: changesAfter)
         // A user, their devices or app passwords changed: that user's lingering Basic credentials are

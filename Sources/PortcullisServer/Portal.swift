@@ -149,11 +149,11 @@ public struct Portal: Sendable {
             }
             // A session with fewer factors than the address needs: the code alone when the session
             // proved the password, else a whole new login.
-            let policy = gate.policy(forURL: redirect, identity: identity, client: visit.client) ?? .twoFactor
+            let policy = gate.strictestPolicy(forURL: redirect, identity: identity, client: visit.client) ?? .twoFactor
             if level.satisfies(policy, mode: configuration.authMode) || policy == .deny {
                 return PortalResponses.redirect(to: redirect, status: .found)
             }
-            if level.stepsUpWithCode(mode: configuration.authMode) {
+            if level.stepsUpWithCode {
                 return stepUpPage(visit: visit, user: identity.user, redirect: redirect, error: nil, status: .ok)
             }
         }
@@ -246,7 +246,7 @@ public struct Portal: Sendable {
         let now = gate.clock.now()
         guard let value = Cookies.value(named: visit.cookie.name, in: request.headers[.cookie]), let token = SessionToken(cookieValue: value),
               let (identity, level) = try await gate.session(cookieHeader: request.headers[.cookie], cookie: visit.cookie, client: visit.client),
-              level.stepsUpWithCode(mode: configuration.authMode),
+              level.stepsUpWithCode,
               let (record, user) = try await store.liveSession(idHash: token.storageHash, at: now) else {
             let again = try await loginForm(visit: visit, redirect: redirect, error: "Your session has ended. Log in again.")
             return formPage(again, visit: visit, status: .unauthorized)
@@ -278,8 +278,12 @@ public struct Portal: Sendable {
             return stepUpPage(visit: visit, user: user.name, redirect: redirect, error: message, status: hint == .locked ? .forbidden : .unauthorized)
         case .success(let user, let level):
             // The old session ends first: a failure after it leaves the browser logged out, never with both.
+            // If it ended meanwhile (a logout, a revocation, the user disabled), nothing is upgraded.
             _ = gate.cache.remove(token: token)
-            _ = try await store.deleteSession(idHash: token.storageHash)
+            guard try await store.deleteSession(idHash: token.storageHash) else {
+                let again = try await loginForm(visit: visit, redirect: redirect, error: "Your session has ended. Log in again.")
+                return formPage(again, visit: visit, status: .unauthorized)
+            }
             let upgraded = try await createSession(user: user, level: level, rememberMe: record.rememberMe, expiresAt: record.expiresAt, visit: visit, now: now)
             try await regulator.succeeded(ticket, user: user, client: visit.client, now: now, method: "step_up")
             let sessionCookie = Cookies.setCookie(upgraded.cookieValue, for: visit.cookie, maxAge: record.rememberMe ? max(1, record.expiresAt - now) : nil)

@@ -86,7 +86,9 @@ struct PortalPage: Sendable {
     /// to use another account. `portal` is the portal's base URL (the page is shown on the app's host).
     func denied(user: String?, address: String?, portal: String, nonce: String) -> String {
         let who = user.map { "You are logged in as <strong>\(HTML.escape($0))</strong> and have" } ?? "You have"
-        let target = address.map { " <span class=\"address\">\(HTML.escape($0))</span>" } ?? " this address"
+        // At most 300 characters of the address: enough to recognise it, and the page stays small.
+        let shown = address.map { $0.count > 300 ? String($0.prefix(300)) + "…" : $0 }
+        let target = shown.map { " <span class=\"address\">\(HTML.escape($0))</span>" } ?? " this address"
         let body = """
         <h1>\(HTML.escape(title))</h1>
         <h2>No access</h2>

@@ -115,7 +115,7 @@ import Testing
             let identity = Identity(user: "user\(user)", groups: ["staff", "grafana-admins"], name: "User Number \(user)",
                                     email: "user\(user)@example.com")
             let session = CachedSession(identity: identity, userID: Int64(user), lastActivity: 1_000, persistedActivity: 1_000, expiresAt: 90_000,
-                                        client: Self.client, cookieDomain: "example.com", idHash: hashes[index])
+                                        client: Self.client, cookieDomain: "example.com", idHash: hashes[index], level: .passwordAndCode)
             #expect(cache.insert(session, token: token) == nil)
         }
         let perSession = Double(Int(portcullis_heap_in_use()) - Int(before)) / Double(sessions)
@@ -200,7 +200,7 @@ import Testing
         var random = SystemRandomNumberGenerator()
         let token = SessionToken.generate(using: &random)
         let session = CachedSession(identity: Identity(user: "alice", groups: [], name: "", email: ""), userID: 1, lastActivity: 100,
-                                    persistedActivity: 100, expiresAt: 10_000, client: Self.client, cookieDomain: "example.com", idHash: token.storageHash)
+                                    persistedActivity: 100, expiresAt: 10_000, client: Self.client, cookieDomain: "example.com", idHash: token.storageHash, level: .passwordAndCode)
         let before = cache.currentSequence()
         // The store read started, then the session was revoked elsewhere and the change applied here.
         cache.remove(idHash: token.storageHash)
@@ -226,7 +226,7 @@ import Testing
         for token in tokens {
             cache.insert(CachedSession(identity: Identity(user: "alice", groups: ["dev"], name: "Alice", email: ""), userID: 7, lastActivity: 100,
                                        persistedActivity: 100, expiresAt: 10_000, client: Self.client, cookieDomain: "example.com",
-                                       idHash: token.storageHash), token: token)
+                                       idHash: token.storageHash, level: .passwordAndCode), token: token)
         }
         let since = cache.currentSequence()
         // Two are live in the store; the user's groups changed.

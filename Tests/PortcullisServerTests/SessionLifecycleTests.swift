@@ -146,7 +146,7 @@ import Testing
             // The session evicted has activity the store has not heard of: it is handed back to be written.
             let session = CachedSession(identity: Identity(user: "u\(index)", groups: [], name: "", email: ""), userID: Int64(index),
                                         lastActivity: 100 + Int64(index), persistedActivity: 100, expiresAt: 10_000, client: client,
-                                        cookieDomain: "example.com", idHash: token.storageHash)
+                                        cookieDomain: "example.com", idHash: token.storageHash, level: .passwordAndCode)
             let evicted = cache.insert(session, token: token)
             #expect(evicted == (index == 2 ? SessionTouch(idHash: tokens[1].storageHash, at: 101) : nil))
             if index == 1 {

@@ -94,6 +94,61 @@ import Testing
         }
     }
 
+    @Test("step-up is offered for an address whose POST needs two factors though its GET needs one; a session ended meanwhile is not upgraded")
+    func stepUpByMethod() async throws {
+        var configuration = try Self.configuration()
+        configuration.accessRules.insert(try AccessRule(domains: [DomainPattern("app.example.com")!], resources: [ResourcePattern("^/forms/")],
+                                                        methods: ["POST"], policy: .twoFactor), at: 0)
+        configuration.accessRules.insert(try AccessRule(domains: [DomainPattern("app.example.com")!], resources: [ResourcePattern("^/forms/")],
+                                                        policy: .oneFactor), at: 1)
+        let harness = try await GateHarness.make(configuration)
+        defer { Task { await harness.close() } }
+        try await harness.addUser("alice", groups: ["dev"])
+        try await harness.withRouter { client, gate in
+            var browser = Browser()
+            let form = "https://app.example.com/forms/leave"
+            let page = try await browser.get(client, "/login?rd=" + FormFields.encode(form))
+            #expect(!Page.text(page).contains("id=\"code\""), "the GET needs one factor: the password suffices to open the form")
+            let csrf = Page.csrfToken(page) ?? ""
+            _ = try await browser.post(client, "/login", [("csrf", csrf), ("username", "alice"), ("password", "correct horse"), ("rd", form)])
+            #expect(try await Self.verify(client, "/forms/leave", cookie: browser.sessionCookie).status == .ok)
+            let post = try await client.execute(uri: "/api/authz/forward-auth", method: .get,
+                                                headers: Requests.forwardAuth(uri: "/forms/leave", method: "POST", cookie: browser.sessionCookie))
+            #expect(post.status == .seeOther, "the POST needs the code")
+            let stepUp = try await browser.get(client, "/login?rd=" + FormFields.encode(form))
+            #expect(Page.text(stepUp).contains("name=\"step_up\""), "the login page offers step-up, not a redirect back")
+
+            // The session ends (another tab logged out) before the code arrives: nothing is upgraded.
+            let token = try #require(SessionToken(cookieValue: browser.cookies["portcullis_session"] ?? ""))
+            _ = try await harness.store.deleteSession(idHash: token.storageHash)
+            let late = try await browser.post(client, "/login", [("csrf", Page.csrfToken(stepUp) ?? ""), ("step_up", "1"), ("code", harness.code()), ("rd", form)])
+            #expect(late.status == .unauthorized && Page.text(late).contains("Your session has ended"))
+            #expect(try await harness.store.liveSessions(at: harness.clock.now).isEmpty)
+            _ = gate
+        }
+    }
+
+    @Test("in otp_only mode a code session satisfies two_factor and is never offered step-up")
+    func otpOnly() async throws {
+        var configuration = try Self.configuration()
+        configuration.authMode = .otpOnly
+        let harness = try await GateHarness.make(configuration)
+        defer { Task { await harness.close() } }
+        try await harness.addUser("alice", password: nil, groups: ["dev"])
+        try await harness.withRouter { client, _ in
+            var browser = Browser()
+            let page = try await browser.get(client, "/login?rd=" + FormFields.encode(Self.wiki))
+            #expect(Page.text(page).contains("id=\"code\"") && !Page.text(page).contains("id=\"password\""), "otp_only asks for the code, even for one_factor")
+            _ = try await browser.post(client, "/login", [("csrf", Page.csrfToken(page) ?? ""), ("code", harness.code()), ("rd", Self.wiki)])
+            #expect(try await harness.store.liveSessions(at: harness.clock.now).map(\.0.authLevel) == [AuthLevel.code.rawValue])
+            #expect(try await Self.verify(client, "/reports/q3", cookie: browser.sessionCookie).headers[HeaderNames.remoteUser] == "alice")
+            harness.clock.advance(30)
+            let forged = try await browser.post(client, "/login", [("csrf", Page.csrfToken(page) ?? ""), ("step_up", "1"), ("code", harness.code()), ("rd", Self.reports)])
+            #expect(forged.status == .unauthorized, "a code session is not upgraded to password and code")
+            #expect(try await harness.store.liveSessions(at: harness.clock.now).map(\.0.authLevel) == [AuthLevel.code.rawValue])
+        }
+    }
+
     @Test("a session of two factors is not asked again; one made with a code alone in otp_only mode counts as two there")
     func levels() {
         let table: [(AuthLevel, AccessPolicy, AuthMode, Bool)] = [
@@ -105,7 +160,7 @@ import Testing
         for (level, policy, mode, expected) in table {
             #expect(level.satisfies(policy, mode: mode) == expected, "\(level) \(policy) \(mode)")
         }
-        #expect(AuthLevel.password.stepsUpWithCode(mode: .passwordAndOTP) && !AuthLevel.code.stepsUpWithCode(mode: .passwordAndOTP))
+        #expect(AuthLevel.password.stepsUpWithCode && !AuthLevel.code.stepsUpWithCode && !AuthLevel.passwordAndCode.stepsUpWithCode)
         #expect(AuthLevel(stored: 0) == .password && AuthLevel(stored: 99) == .password, "an unknown stored level counts as the weakest")
     }
 

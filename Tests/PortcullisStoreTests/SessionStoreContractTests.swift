@@ -4,9 +4,9 @@ import PortcullisTestSupport
 import Testing
 
 @Suite struct SessionStoreContractTests {
-    static func session(_ byte: UInt8, userID: Int64, expiresAt: Int64 = 10_000, lastActivity: Int64 = 100) -> SessionRecord {
+    static func session(_ byte: UInt8, userID: Int64, expiresAt: Int64 = 10_000, lastActivity: Int64 = 100, level: AuthLevel = .passwordAndCode) -> SessionRecord {
         SessionRecord(idHash: Array(repeating: byte, count: 32), userID: userID, createdAt: 100, lastActivity: lastActivity,
-                      expiresAt: expiresAt, clientIP: "203.0.113.7", authLevel: 2, rememberMe: false, cookieDomain: "example.com")
+                      expiresAt: expiresAt, clientIP: "203.0.113.7", authLevel: level.rawValue, rememberMe: false, cookieDomain: "example.com")
     }
 
     @Test("sessions are stored by hash, listed while alive with their user, touched, and ended", arguments: StoreBackend.all)
@@ -78,6 +78,22 @@ import Testing
             try await store.createSession(Self.session(3, userID: alice.id))
             try await store.deleteUser(named: "alice")
             #expect(try await store.liveSessions(at: 0).map(\.1.name) == ["bob"])
+        }
+    }
+
+    @Test("a new password ends the sessions that proved only the old one; sessions of two factors stay unless asked", arguments: StoreBackend.all)
+    func passwordChangeEndsPasswordOnlySessions(backend: StoreBackend) async throws {
+        try await withStore(backend) { store, _ in
+            var alice = try await store.createUser(UserRecord(name: "alice", passwordHash: "$scrypt$old", createdAt: 1))
+            try await store.createSession(Self.session(1, userID: alice.id, level: .password))
+            try await store.createSession(Self.session(2, userID: alice.id, level: .passwordAndCode))
+            try await store.createSession(Self.session(3, userID: alice.id, level: .code))
+            alice.email = "alice@example.com"
+            #expect(try await store.updateUser(alice, endingSessions: false) == 0, "no new password, nothing ends")
+            alice.passwordHash = "$scrypt$new"
+            #expect(try await store.updateUser(alice, endingSessions: false) == 1)
+            #expect(try await store.liveSessions(at: 0).map(\.0.authLevel).sorted() == [1, 2])
+            #expect(try await store.liveSession(idHash: Array(repeating: 1, count: 32), at: 0) == nil)
         }
     }
 

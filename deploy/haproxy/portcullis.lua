@@ -57,8 +57,15 @@ core.register_action("portcullis", { "http-req" }, function(txn)
     txn:set_var("txn.portcullis_challenge", first(answer, "www-authenticate") or "")
     txn:set_var("txn.portcullis_retry", first(answer, "retry-after") or "")
     if response.status == 400 or response.status == 403 then
-        txn:set_var("txn.portcullis_body", response.body or "")
-        txn:set_var("txn.portcullis_type", first(answer, "content-type") or "text/plain")
+        local body = response.body or ""
+        local content_type = first(answer, "content-type") or "text/plain"
+        -- HAProxy builds a `return` in one buffer (tune.bufsize, 16 kB by default).
+        if #body > 12000 then
+            body = "Forbidden.\n"
+            content_type = "text/plain"
+        end
+        txn:set_var("txn.portcullis_body", body)
+        txn:set_var("txn.portcullis_type", content_type)
         txn:set_var("txn.portcullis_csp", first(answer, "content-security-policy") or "default-src 'none'")
     end
 end)

@@ -446,8 +446,11 @@ def run_flows(stack, proxy, user, driver, post_status):
     page = driver.page_source.replace("<strong>", "").replace("</strong>", "")
     expect(f"You are logged in as {user} and have no access" in page and 'id="echo"' not in page and PORTAL + "/logout" in page,
            "the denied page names the user and links to the portal's logout", f"logged in as {user}", page[:800])
-    status = curl("-o", "/dev/null", "-w", "%{http_code}", "--cookie", f"portcullis_session={stepped_up}", "-H", "Accept: text/html", APP + "/staff/payroll")
-    expect(status == "403", "the denied page's status", "403", status)
+    for method in ("GET", "POST", "PROPFIND"):
+        output = curl("-w", "\n%{http_code}", "-X", method, "--cookie", f"portcullis_session={stepped_up}", "-H", "Accept: text/html", APP + "/staff/payroll")
+        status = output.rsplit("\n", 1)[-1]
+        expect(status == "403" and "No access" in output and f"<strong>{user}</strong>" in output,
+               f"a denied {method} gets the 403 page", "403 with the page", output[-600:])
 
 
 def session_of_other_domain(stack, user):

@@ -19,7 +19,7 @@ func sessionLookupBenchmarks() {
         let user = index % users
         let identity = Identity(user: "user\(user)", groups: ["staff"], name: "User \(user)", email: "user\(user)@example.com")
         let session = CachedSession(identity: identity, userID: Int64(user), lastActivity: now, persistedActivity: now,
-                                    expiresAt: now + 86_400, client: client, cookieDomain: "example.com", idHash: token.storageHash)
+                                    expiresAt: now + 86_400, client: client, cookieDomain: "example.com", idHash: token.storageHash, level: .passwordAndCode)
         _ = cache.insert(session, token: token)
         tokens.append(token)
     }
@@ -49,7 +49,7 @@ func sessionLookupBenchmarks() {
         benchmark.startMeasurement()
         for token in fresh {
             let session = CachedSession(identity: identity, userID: 1, lastActivity: now, persistedActivity: now,
-                                        expiresAt: now + 86_400, client: client, cookieDomain: "example.com", idHash: token.storageHash)
+                                        expiresAt: now + 86_400, client: client, cookieDomain: "example.com", idHash: token.storageHash, level: .passwordAndCode)
             blackHole(full.insert(session, token: token))
         }
     }

@@ -29,11 +29,10 @@ public enum AuthLevel: Int, Sendable, CaseIterable {
         }
     }
 
-    /// Whether a session of this level reaches two factors by giving a code alone (step-up): it
-    /// proved the password already, or in `otp_only` mode a code is all there is.
-    public func stepsUpWithCode(mode: AuthMode) -> Bool {
-        self == .password || mode == .otpOnly
-    }
+    /// Whether a session of this level reaches two factors by giving a code alone (step-up): only
+    /// one that proved the password. (A code-only session of `otp_only` mode never does: after a
+    /// switch to `password_and_otp` it would count as two factors without a password ever checked.)
+    public var stepsUpWithCode: Bool { self == .password }
 
     /// How `portcullis session list` and the audit name it.
     public var name: String {

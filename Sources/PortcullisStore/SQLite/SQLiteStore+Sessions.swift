@@ -1,3 +1,4 @@
+import PortcullisCore
 import SQLiteNIO
 
 extension SQLiteStore {
@@ -84,8 +85,13 @@ extension SQLiteStore {
     }
 
     /// Deletes a user's sessions, logging each one's end. Returns how many there were.
-    static func endSessions(userID: Int64, on connection: SQLiteConnection) async throws -> Int {
-        let rows = try await connection.query("DELETE FROM sessions WHERE user_id = ? RETURNING id_hash", [.int64(userID)])
+    /// Ends the user's sessions (only those of `level`, when given), logging each one's end.
+    static func endSessions(userID: Int64, level: AuthLevel? = nil, on connection: SQLiteConnection) async throws -> Int {
+        let rows = if let level {
+            try await connection.query("DELETE FROM sessions WHERE user_id = ? AND auth_level = ? RETURNING id_hash", [.int64(userID), .integer(level.rawValue)])
+        } else {
+            try await connection.query("DELETE FROM sessions WHERE user_id = ? RETURNING id_hash", [.int64(userID)])
+        }
         for row in rows {
             try await log(.sessionEnded, userID: userID, sessionHash: row.column("id_hash")?.bytes ?? [], on: connection)
         }

@@ -1,3 +1,4 @@
+import PortcullisCore
 import SQLiteNIO
 
 extension SQLiteStore {
@@ -80,8 +81,10 @@ extension SQLiteStore {
                 try await Self.log(kind, userID: user.id, on: connection)
             }
             // A disabled user's sessions end with it, so enabling them again brings none back.
-            guard user.disabled || endingSessions else { return 0 }
-            return try await Self.endSessions(userID: user.id, on: connection)
+            if user.disabled || endingSessions { return try await Self.endSessions(userID: user.id, on: connection) }
+            // Sessions that proved only the old password end with it: they could step up with a code alone.
+            guard old.passwordHash != user.passwordHash else { return 0 }
+            return try await Self.endSessions(userID: user.id, level: .password, on: connection)
         }
     }
 

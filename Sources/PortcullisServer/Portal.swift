@@ -27,7 +27,7 @@ public struct Portal: Sendable {
     }
 
     func add(to router: Router<GateContext>) {
-        router.get("/") { _, _ in PortalResponses.redirect(to: "/login", status: .found) }
+        router.get("/") { request, context in try await home(request, context) }
         router.get("/login") { request, context in try await showLogin(request, context) }
         router.post("/login") { request, context in try await login(request, context) }
         router.get("/logout") { request, context in try await showLogout(request, context) }
@@ -143,10 +143,7 @@ public struct Portal: Sendable {
         let query = request.uri.query.flatMap { FormFields(parsing: $0) }
         let redirect = gate.decider.acceptedRedirect(query?["rd"], cookie: visit.cookie)
         if let (identity, level) = try await gate.session(cookieHeader: request.headers[.cookie], cookie: visit.cookie, client: visit.client) {
-            guard let redirect else {
-                let html = page.message(heading: "Logged in", text: "You are logged in as \(identity.user).", link: ("Log out", "/logout"), nonce: visit.nonce)
-                return PortalResponses.page(html, status: .ok, nonce: visit.nonce, cookie: visit.cookie)
-            }
+            guard let redirect else { return loggedInPage(identity, visit: visit) }
             // A session with fewer factors than the address needs: the code alone when the session
             // proved the password, else a whole new login.
             let policy = gate.strictestPolicy(forURL: redirect, identity: identity, client: visit.client) ?? .twoFactor
@@ -158,6 +155,21 @@ public struct Portal: Sendable {
             }
         }
         return try await formPage(loginForm(visit: visit, redirect: redirect, error: nil), visit: visit, status: .ok)
+    }
+
+    /// The portal's own page: who is logged in, with a logout button's link; the login form for
+    /// nobody. A login without a usable `rd` (and no `default_redirect_url`) lands here.
+    func home(_ request: Request, _ context: GateContext) async throws -> Response {
+        guard case .success(let visit) = self.visit(request, context) else { return wrongHostPage(request, context) }
+        guard let (identity, _) = try await gate.session(cookieHeader: request.headers[.cookie], cookie: visit.cookie, client: visit.client) else {
+            return PortalResponses.redirect(to: "/login", status: .found)
+        }
+        return loggedInPage(identity, visit: visit)
+    }
+
+    func loggedInPage(_ identity: Identity, visit: Visit) -> Response {
+        let html = page.message(heading: "Logged in", text: "You are logged in as \(identity.user).", link: ("Log out", "/logout"), nonce: visit.nonce)
+        return PortalResponses.page(html, status: .ok, nonce: visit.nonce, cookie: visit.cookie)
     }
 
     func login(_ request: Request, _ context: GateContext) async throws -> Response {

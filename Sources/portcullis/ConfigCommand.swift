@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import PortcullisCore
 
 /// `portcullis config ...`: check and write configuration files.
@@ -17,11 +18,15 @@ struct ConfigCommand: AsyncParsableCommand {
         @OptionGroup var options: GlobalOptions
 
         func run() async throws {
-            let configuration = try StorageSession.loadConfiguration(options)
+            let found = try StorageSession.discover(options)
+            let configuration = try StorageSession.loadConfiguration(options, found: found)
             if let logo = configuration.portalLogoFile { _ = try PortalLogo.dataURI(readingFile: logo) }
             print("The configuration is valid.")
+            print("  file:     \(found.how)")
             print("  listen:   \(configuration.listenHost):\(configuration.listenPort)")
-            print("  database: \(configuration.sqlitePath)")
+            // A store that does not exist yet is no error: the server (or `user add`) creates it.
+            let exists = FileManager.default.fileExists(atPath: configuration.sqlitePath)
+            print("  database: \(configuration.sqlitePath)\(exists ? "" : " (does not exist yet; portcullis serve or user add creates it)")")
             for cookie in configuration.effectiveSessionCookies {
                 print("  domain:   \(cookie.domain) (portal \(cookie.portalURL), cookie \(cookie.name)\(cookie.secure ? ", secure" : ", NOT secure"))")
             }

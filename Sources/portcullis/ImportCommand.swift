@@ -42,13 +42,22 @@ struct ImportCommand: AsyncParsableCommand {
 
     /// Prints the plan, and unless `dryRun` creates it.
     static func run(_ plan: ImportPlan, options: Options) async throws {
-        try await StorageSession.with(options.global) { session in
-            for user in plan.users {
-                let devices = user.devices.map { "\($0.label) (\($0.parameters.type.rawValue.uppercased()), \($0.parameters.digits) digits)" }
-                let password = user.passwordHash != nil ? "password hash kept" : user.password != nil ? "PIN becomes the password" : "no password"
-                print("create \(user.name): \(password); devices: \(devices.isEmpty ? "none" : devices.joined(separator: ", "))\(user.otpFailures > 0 ? "; \(user.otpFailures) wrong codes carried over" : "")")
+        for user in plan.users {
+            let devices = user.devices.map { "\($0.label) (\($0.parameters.type.rawValue.uppercased()), \($0.parameters.digits) digits)" }
+            let password = user.passwordHash != nil ? "password hash kept" : user.password != nil ? "PIN becomes the password" : "no password"
+            print("create \(user.name): \(password); devices: \(devices.isEmpty ? "none" : devices.joined(separator: ", "))\(user.otpFailures > 0 ? "; \(user.otpFailures) wrong codes carried over" : "")")
+        }
+        for skipped in plan.skipped { print("skip \(skipped.location): \(skipped.reason)") }
+        // A dry run only reads: it never creates a store, and says so when there is none to compare with.
+        if options.dryRun {
+            let found = try StorageSession.discover(options.global)
+            let configuration = try StorageSession.loadConfiguration(options.global, found: found)
+            guard FileManager.default.fileExists(atPath: configuration.sqlitePath) else {
+                print("Dry run: nothing was changed. There is no store at \(configuration.sqlitePath) yet (configuration: \(found.how)); importing would create it with \(plan.users.count) users (\(plan.skipped.count) entries skipped).")
+                return
             }
-            for skipped in plan.skipped { print("skip \(skipped.location): \(skipped.reason)") }
+        }
+        try await StorageSession.with(options.global, creating: !options.dryRun) { session in
             let conflicts = try await session.vault.conflicts(in: plan)
             for name in conflicts { print("conflict: a user named '\(name)' exists already") }
             guard !options.dryRun else {

@@ -21,6 +21,9 @@ struct Portcullis: AsyncParsableCommand {
 
 /// Options every command takes.
 struct GlobalOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("A YAML configuration file.", valueName: "file"))
+    @Option(name: .long, help: ArgumentHelp("The YAML configuration file. Without it: PORTCULLIS_CONFIG, else ./portcullis.yml, else /etc/portcullis/portcullis.yml, else the built-in defaults.",
+                                            valueName: "file"))
     var config: String?
+    @Flag(name: .long, help: "Say which configuration and which store are used.")
+    var verbose = false
 }

@@ -37,7 +37,8 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var options: GlobalOptions
 
     func run() async throws {
-        let configuration = try StorageSession.loadConfiguration(options)
+        let found = try StorageSession.discover(options)
+        let configuration = try StorageSession.loadConfiguration(options, found: found)
         let logo = try configuration.portalLogoFile.map { try PortalLogo.dataURI(readingFile: $0) }
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardOutput(label: label)
@@ -49,10 +50,10 @@ struct ServeCommand: AsyncParsableCommand {
         if openFiles < configuration.maxConnections + OpenFileLimit.reserved {
             logger.warning("the open-file limit (\(openFiles)) is below server.max_connections (\(configuration.maxConnections)) plus \(OpenFileLimit.reserved): connections past it are refused by the system. Raise it (systemd: LimitNOFILE=; shell: ulimit -n) or lower server.max_connections.")
         }
-        let session = try await StorageSession.open(configuration: configuration)
+        let session = try await StorageSession.open(configuration: configuration, creating: true, verbose: options.verbose, how: found.how)
         do {
             if try await session.store.users(first: 1).isEmpty {
-                let config = options.config.map { " --config \($0)" } ?? ""
+                let config = found.path.map { $0 == ConfigurationDiscovery.localPath || $0 == ConfigurationDiscovery.systemPath ? "" : " --config \($0)" } ?? ""
                 printError("There are no users yet. Add one (it asks for a password, then shows a QR code to scan):\n  portcullis user add alice\(config) && portcullis user otp add alice\(config)")
             }
             let server = try await GateServer.make(configuration: session.configuration, vault: session.vault, logger: logger, logoDataURI: logo)

@@ -8,38 +8,65 @@ struct StorageSession {
     let store: SQLiteStore
     let vault: Vault
 
-    /// Loads the configuration named by `--config` (or none) and the environment.
+    /// Where the configuration of `options` is (``ConfigurationDiscovery``).
+    static func discover(_ options: GlobalOptions) throws -> ConfigurationDiscovery {
+        try ConfigurationDiscovery.locate(explicit: options.config, environment: ProcessInfo.processInfo.environment,
+                                          fileExists: { FileManager.default.fileExists(atPath: $0) })
+    }
+
+    /// Loads the configuration ``discover(_:)`` finds, and the environment.
     static func loadConfiguration(_ options: GlobalOptions) throws -> Configuration {
+        try loadConfiguration(options, found: try discover(options))
+    }
+
+    static func loadConfiguration(_ options: GlobalOptions, found: ConfigurationDiscovery) throws -> Configuration {
         var yaml: String?
-        if let path = options.config {
-            guard FileManager.default.fileExists(atPath: path) else {
-                throw CLIError("The configuration file \(path) does not exist. Print a template with: portcullis config template")
-            }
+        if let path = found.path {
             do {
                 yaml = try String(contentsOfFile: path, encoding: .utf8)
             } catch {
-                throw CLIError("Cannot read the configuration file \(path): \(error.localizedDescription)")
+                throw CLIError("Cannot read the configuration file \(path) (from \(found.how)): \(error.localizedDescription)")
             }
         }
+        if options.verbose { printError("configuration: \(found.how)") }
         return try ConfigurationLoader.load(
-            yaml: yaml, source: options.config ?? "the configuration",
+            yaml: yaml, source: found.path ?? "the configuration",
             environment: ProcessInfo.processInfo.environment,
-            readFile: { try String(contentsOfFile: $0, encoding: .utf8) }
+            readFile: { try String(contentsOfFile: $0, encoding: .utf8) },
+            baseDirectory: found.baseDirectory
         )
     }
 
-    /// Opens the store, creating the data folder (mode 0700) and, for a new store, a storage key.
-    static func open(_ options: GlobalOptions) async throws -> StorageSession {
-        try await open(configuration: try loadConfiguration(options))
+    /// Opens the store of the configuration `options` finds. Only commands that add users, import
+    /// or serve pass `creating`: the others (list, show, export, remove, `--dry-run`) never create a
+    /// database or a key, and say where they looked when there is none.
+    static func open(_ options: GlobalOptions, creating: Bool = false) async throws -> StorageSession {
+        let found = try discover(options)
+        let configuration = try loadConfiguration(options, found: found)
+        return try await open(configuration: configuration, creating: creating, verbose: options.verbose, how: found.how)
     }
 
-    /// Opens the store of a configuration already loaded.
-    static func open(configuration: Configuration) async throws -> StorageSession {
+    /// The message for a command that needs a store where there is none.
+    static func missingStore(_ configuration: Configuration, how: String) -> String {
+        "There is no Portcullis store at \(configuration.sqlitePath) (configuration: \(how)); nothing was created.\n"
+            + "If your data is elsewhere, point --config (or PORTCULLIS_CONFIG) at its configuration file. To start a new store, add a user: portcullis user add NAME"
+    }
+
+    /// Opens the store of a configuration already loaded; with `creating`, makes the data folder
+    /// (mode 0700), the database and, for a new store, a storage key when they do not exist.
+    static func open(configuration: Configuration, creating: Bool = true, verbose: Bool = false, how: String = "the configuration") async throws -> StorageSession {
         umask(0o077)  // the database, its WAL and every file we write are the owner's alone
+        let exists = FileManager.default.fileExists(atPath: configuration.sqlitePath)
+        guard exists || creating else { throw CLIError(missingStore(configuration, how: how)) }
         try KeyFile.makePrivateDirectory(configuration.dataDirectory)
         let store = try await SQLiteStore.open(path: configuration.sqlitePath)
+        if !exists {
+            printError("Created a new store at \(configuration.sqlitePath) (configuration: \(how)).")
+        } else if verbose {
+            printError("store: \(configuration.sqlitePath)")
+        }
         do {
-            let (key, source) = try await loadKey(configuration, store: store)
+            let (key, source) = try await loadKey(configuration, store: store, creating: creating)
             let vault = try await Vault.open(store: store, key: key, keySource: source)
             return StorageSession(configuration: configuration, store: store, vault: vault)
         } catch {
@@ -48,8 +75,8 @@ struct StorageSession {
         }
     }
 
-    /// The storage key from the environment or the key file; a new key file for a new store.
-    static func loadKey(_ configuration: Configuration, store: SQLiteStore) async throws -> (StorageKey, StorageKeySource) {
+    /// The storage key from the environment or the key file; with `creating`, a new key file for a new store.
+    static func loadKey(_ configuration: Configuration, store: SQLiteStore, creating: Bool) async throws -> (StorageKey, StorageKeySource) {
         let variable = ConfigurationLoader.environmentName(for: "storage.encryption_key")
         if let text = configuration.encryptionKey {
             return (try parseKey(text, source: "environment variable \(variable) (or \(variable)_FILE)"), .environment(variable))
@@ -64,6 +91,9 @@ struct StorageSession {
         }
         guard try await store.storageKeyCheck() == nil else {
             throw StoreError(.storageKey, "The database \(configuration.sqlitePath) holds encrypted OTP secrets, but the storage key file \(path) does not exist. Restore it from your backup, point storage.encryption_key_file at it, or set \(variable).")
+        }
+        guard creating else {
+            throw StoreError(.storageKey, "The storage key file \(path) of the store \(configuration.sqlitePath) does not exist, and this command creates none. Add a user (portcullis user add NAME) or start the server to create it.")
         }
         var random = SystemRandomNumberGenerator()
         let key = StorageKey.generate(using: &random)
@@ -97,9 +127,10 @@ struct StorageSession {
         try? await store.close()
     }
 
-    /// Runs `body` with an open session and closes it afterwards, also on error.
-    static func with<T>(_ options: GlobalOptions, _ body: (StorageSession) async throws -> T) async throws -> T {
-        let session = try await open(options)
+    /// Runs `body` with an open session and closes it afterwards, also on error. Only with
+    /// `creating` may the store (and its key) be created.
+    static func with<T>(_ options: GlobalOptions, creating: Bool = false, _ body: (StorageSession) async throws -> T) async throws -> T {
+        let session = try await open(options, creating: creating)
         do {
             let result = try await body(session)
             await session.close()

@@ -66,7 +66,7 @@ struct UserAdd: AsyncParsableCommand {
         var record = UserRecord(name: name, displayName: displayName ?? "", email: email ?? "",
                                 groups: splitGroups(groups), createdAt: currentUnixTime())
         try UserFieldRules.validate(record)
-        try await StorageSession.with(options) { session in
+        try await StorageSession.with(options, creating: true) { session in
             guard try await session.store.user(named: name) == nil else {
                 throw StoreError(.duplicate, "A user named '\(name)' exists already (names ignore case). Change it with: portcullis user passwd \(name)")
             }

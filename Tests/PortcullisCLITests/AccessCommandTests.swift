@@ -53,6 +53,10 @@ import Testing
         let outside = try harness.run(["access", "check", "https://app.example.com/", "--user", "bob", "--groups", "dev", "--ip", "203.0.113.5"] + config)
         #expect(outside.stdout.contains("policy: deny (no rule matched: access_control.default_policy)"), "\(outside.stdout)")
 
+        let noStore = try harness.run(["access", "check", "https://app.example.com/", "--user", "nobody"] + config)
+        #expect(noStore.status != 0 && noStore.stderr.contains("There is no Portcullis store at"), "\(noStore.combined)")
+        #expect(!FileManager.default.fileExists(atPath: harness.file("portcullis-data")), "access check created a store")
+        #expect(try harness.run(["user", "add", "bob", "--no-password"] + config).status == 0)
         let unknown = try harness.run(["access", "check", "https://app.example.com/", "--user", "nobody"] + config)
         #expect(unknown.status != 0 && unknown.stderr.contains("No user 'nobody' exists"), "\(unknown.combined)")
         let notURL = try harness.run(["access", "check", "app.example.com/admin"] + config)

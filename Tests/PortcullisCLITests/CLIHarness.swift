@@ -13,9 +13,10 @@ struct CLIHarness {
 
     /// Runs `portcullis ARGUMENTS` detached from any terminal (so prompts cannot be answered).
     @discardableResult
-    func run(_ arguments: [String], input: String? = nil, extraEnvironment: [String: String] = [:]) throws -> ProcessOutput {
+    func run(_ arguments: [String], input: String? = nil, extraEnvironment: [String: String] = [:], in folder: String? = nil) throws -> ProcessOutput {
         try ProcessRunner.run("/usr/bin/setsid", ["--wait", Binaries.path("portcullis")] + arguments, input: input,
-                              environment: environment.merging(extraEnvironment) { $1 }, currentDirectory: directory.url)
+                              environment: environment.merging(extraEnvironment) { $1 },
+                              currentDirectory: folder.map { URL(fileURLWithPath: file($0)) } ?? directory.url)
     }
 
     func file(_ name: String) -> String { directory.file(name) }

@@ -130,7 +130,9 @@ import Testing
 
         let overridden = try cli.run(["user", "list", "--config", cli.file("good.yml")],
                                      extraEnvironment: ["PORTCULLIS_STORAGE_SQLITE_PATH": cli.file("other/db.sqlite3")])
-        #expect(overridden.stdout.contains("No users yet"))
+        // A command that only reads creates nothing where there is no store, and says where it looked.
+        #expect(overridden.status != 0 && overridden.stderr.contains("There is no Portcullis store at \(cli.file("other/db.sqlite3"))"), "\(overridden.combined)")
+        #expect(!FileManager.default.fileExists(atPath: cli.file("other")))
 
         let missing = try cli.run(["user", "list", "--config", cli.file("nope.yml")])
         #expect(missing.status != 0 && missing.stderr.contains("does not exist"))

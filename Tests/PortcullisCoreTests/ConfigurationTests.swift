@@ -217,6 +217,25 @@ import Testing
         #expect(try load(nil, ["PORTCULLIS_ACCESS_CONTROL_DEFAULT_POLICY": "one_factor"]).accessDefaultPolicy == .oneFactor)
     }
 
+    @Test("relative paths written in a file, and the default data folder, are the file's folder's; paths from the environment stay as given")
+    func relativePaths() throws {
+        func load(_ yaml: String, _ environment: [String: String] = [:]) throws -> Configuration {
+            try ConfigurationLoader.load(yaml: yaml, source: "/etc/portcullis/portcullis.yml", environment: environment,
+                                         readFile: { _ in "" }, baseDirectory: "/etc/portcullis")
+        }
+        let defaults = try load("totp:\n  digits: 6\n")
+        #expect(defaults.sqlitePath == "/etc/portcullis/portcullis-data/portcullis.sqlite3")
+        #expect(defaults.resolvedKeyFile == "/etc/portcullis/portcullis-data/storage.key")
+        let written = try load("storage:\n  sqlite:\n    path: data/x.sqlite3\n  encryption_key_file: keys/k\nportal:\n  logo_file: logo.svg\n")
+        #expect(written.sqlitePath == "/etc/portcullis/data/x.sqlite3" && written.encryptionKeyFile == "/etc/portcullis/keys/k")
+        #expect(written.portalLogoFile == "/etc/portcullis/logo.svg")
+        let absolute = try load("storage:\n  sqlite:\n    path: /var/lib/portcullis/p.sqlite3\n")
+        #expect(absolute.sqlitePath == "/var/lib/portcullis/p.sqlite3")
+        let environment = try load("storage:\n  sqlite:\n    path: data/x.sqlite3\n", ["PORTCULLIS_STORAGE_SQLITE_PATH": "here/y.sqlite3"])
+        #expect(environment.sqlitePath == "here/y.sqlite3")
+        #expect(try self.load("storage:\n  sqlite:\n    path: data/x.sqlite3\n").sqlitePath == "data/x.sqlite3", "without a file's folder nothing moves")
+    }
+
     @Test("every problem is reported at once, naming the key, the value and what is allowed")
     func allProblems() {
         let found = problems("""

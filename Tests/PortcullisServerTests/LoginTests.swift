@@ -73,16 +73,32 @@ import Testing
         }
     }
 
-    @Test("without rd, or with an off-domain rd, a login lands on the domain's default")
+    @Test("without rd, or with an off-domain rd, a login lands on the portal's page naming the user, or on default_redirect_url")
     func defaultTarget() async throws {
         let harness = try await GateHarness.make()
         defer { Task { await harness.close() } }
         try await harness.addUser("alice")
         try await harness.withRouter { client, _ in
             var browser = Browser()
+            #expect(try await browser.get(client, "/").headers[.location] == "/login", "nobody logged in: the portal's root is the login form")
             let response = try await browser.logIn(client, code: harness.code(), rd: "https://evil.com/")
             #expect(response.status == .seeOther)
-            #expect(response.headers[.location] == "https://example.com/")
+            #expect(response.headers[.location] == "https://auth.example.com/")
+            let home = try await browser.get(client, "/")
+            #expect(home.status == .ok && Page.text(home).contains("You are logged in as alice.") && Page.text(home).contains("href=\"/logout\""))
+            harness.clock.advance(30)
+            var direct = Browser()
+            #expect(try await direct.logIn(client, code: harness.code()).headers[.location] == "https://auth.example.com/")
+        }
+        var configured = GateHarness.exampleConfiguration()
+        configured.sessionCookies[0].defaultRedirectURL = "https://home.example.com/start"
+        let second = try await GateHarness.make(configured)
+        defer { Task { await second.close() } }
+        try await second.addUser("alice")
+        try await second.withRouter { client, _ in
+            var browser = Browser()
+            let landed = try await browser.logIn(client, code: second.code())
+            #expect(landed.headers[.location] == "https://home.example.com/start")
         }
     }
 

@@ -207,8 +207,10 @@ public struct SessionCookieConfiguration: Sendable, Equatable {
     /// The portal URL without a trailing slash.
     public var portalBase: String { portalURL.hasSuffix("/") ? String(portalURL.dropLast()) : portalURL }
 
-    /// Where to go after login when `rd` is missing or refused.
+    /// Where to go after login when `rd` is missing or refused: `default_redirect_url`, else the
+    /// portal's own page saying who is logged in (never the bare cookie domain, which is often no
+    /// site at all).
     public var fallbackRedirect: String {
-        defaultRedirectURL ?? ((secure ? "https://" : "http://") + domain + "/")
+        defaultRedirectURL ?? portalBase + "/"
     }
 }

@@ -17,12 +17,15 @@ public enum ConfigurationLoader {
     ///   - source: the file's name, used in messages.
     ///   - environment: the process environment.
     ///   - readFile: reads a file named by a `..._FILE` variable.
+    ///   - baseDirectory: the file's folder: relative paths written in the file, and the default
+    ///     data folder, are resolved against it (paths from the environment stay as given).
     /// - Throws: ``CoreError/Code/invalidConfiguration`` listing every problem, one per line.
     public static func load(
         yaml: String?,
         source: String = "the configuration",
         environment: [String: String],
-        readFile: (String) throws -> String
+        readFile: (String) throws -> String,
+        baseDirectory: String? = nil
     ) throws -> Configuration {
         var problems: [String] = []
         var values: [String: (value: String, origin: String)] = [:]
@@ -80,6 +83,13 @@ public enum ConfigurationLoader {
         let networks = AccessControlReader.networks(structured, problems: &problems)
         if let rules = structured["access_control.rules"] {
             configuration.accessRules = AccessControlReader.rules(rules, networks: networks, problems: &problems)
+        }
+        if let baseDirectory {
+            let fromEnvironment = { (path: String) in values[path].map { $0.origin != source } ?? false }
+            func resolved(_ path: String) -> String { path.hasPrefix("/") || baseDirectory == "." ? path : baseDirectory + "/" + path }
+            if !fromEnvironment("storage.sqlite.path") { configuration.sqlitePath = resolved(configuration.sqlitePath) }
+            if !fromEnvironment("storage.encryption_key_file") { configuration.encryptionKeyFile = configuration.encryptionKeyFile.map(resolved) }
+            if !fromEnvironment("portal.logo_file") { configuration.portalLogoFile = configuration.portalLogoFile.map(resolved) }
         }
         problems += ConfigurationKeys.crossCheck(configuration)
         guard problems.isEmpty else {

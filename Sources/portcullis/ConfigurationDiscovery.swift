@@ -1,0 +1,45 @@
+import Foundation
+import PortcullisCore
+
+/// Where the configuration comes from: `--config FILE`, else `PORTCULLIS_CONFIG`, else
+/// `./portcullis.yml` when present, else `/etc/portcullis/portcullis.yml` when present, else the
+/// built-in defaults (data in `./portcullis-data/`).
+struct ConfigurationDiscovery {
+    /// The places looked at, in order, for messages.
+    static let searched = "--config, PORTCULLIS_CONFIG, ./portcullis.yml, /etc/portcullis/portcullis.yml"
+    static let systemPath = "/etc/portcullis/portcullis.yml"
+    static let localPath = "portcullis.yml"
+
+    /// The file to read, or nil for the built-in defaults.
+    let path: String?
+    /// How it was found, for messages: "--config", "PORTCULLIS_CONFIG", "./portcullis.yml", ….
+    let how: String
+
+    /// Finds the configuration for `explicit` (`--config`) and `environment`.
+    /// - Throws: ``CLIError`` when `--config` or `PORTCULLIS_CONFIG` names a file that does not exist.
+    static func locate(explicit: String?, environment: [String: String], fileExists: (String) -> Bool) throws -> ConfigurationDiscovery {
+        if let explicit {
+            guard fileExists(explicit) else {
+                throw CLIError("The configuration file \(explicit) (from --config) does not exist. Print a template with: portcullis config template")
+            }
+            return ConfigurationDiscovery(path: explicit, how: "--config \(explicit)")
+        }
+        if let named = environment["PORTCULLIS_CONFIG"], !named.isEmpty {
+            guard fileExists(named) else {
+                throw CLIError("The configuration file \(named) (from PORTCULLIS_CONFIG) does not exist. Print a template with: portcullis config template")
+            }
+            return ConfigurationDiscovery(path: named, how: "PORTCULLIS_CONFIG=\(named)")
+        }
+        if fileExists(localPath) { return ConfigurationDiscovery(path: localPath, how: "./\(localPath)") }
+        if fileExists(systemPath) { return ConfigurationDiscovery(path: systemPath, how: systemPath) }
+        return ConfigurationDiscovery(path: nil, how: "the built-in defaults (no file found at \(searched))")
+    }
+
+    /// The folder relative paths in the file are resolved against; nil for the built-in defaults
+    /// (then they are relative to the working folder, as paths from the environment always are).
+    var baseDirectory: String? {
+        guard let path else { return nil }
+        let folder = (path as NSString).deletingLastPathComponent
+        return folder.isEmpty ? "." : folder
+    }
+}

@@ -47,7 +47,7 @@ public enum ConfigurationTemplate {
       #     path: /
       #     same_site: lax                      # lax, strict or none
       #     secure: true                        # false only for plain-http tests
-      #     default_redirect_url: https://example.com/  # after login without a valid rd
+      #     default_redirect_url: https://example.com/  # after login without a valid rd (default: the portal's own page)
       #     basic: true                         # HTTP Basic for this domain (default: basic.enabled)
       # A session ends after this long without a request...
       inactivity: 1h

@@ -54,7 +54,7 @@ PORT_SMALL, PORT_MANY, PORT_FEW, PORT_RULES = 19541, 19542, 19543, 19544
 PORT_NGINX_204, PORT_NGINX_PORTCULLIS, PORT_NGINX_FLOOR, PORT_NGINX_BACKEND = 19551, 19552, 19553, 19554
 THREADS, CONNECTIONS = 2, 64
 # The headers Caddy or Traefik would send; verify reads the cookie and these.
-FORWARDED = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "app.example.com", "X-Forwarded-URI": "/dashboard?x=1"}
+FORWARDED = {"X-Forwarded-Method": "GET", "X-Forwarded-Proto": "https", "X-Forwarded-Host": "app.example.com", "X-Forwarded-URI": "/dashboard?x=1"}
 
 
 def log(message):

@@ -3,7 +3,8 @@ import PortcullisCore
 
 /// Where the configuration comes from: `--config FILE`, else `PORTCULLIS_CONFIG`, else
 /// `./portcullis.yml` when present, else `/etc/portcullis/portcullis.yml` when present, else the
-/// built-in defaults (data in `./portcullis-data/`).
+/// built-in defaults (data in `./portcullis-data/`). `PORTCULLIS_CONFIG=none` asks for the
+/// defaults without looking further (for scripts and tests that must not meet a real configuration).
 struct ConfigurationDiscovery {
     /// The places looked at, in order, for messages.
     static let searched = "--config, PORTCULLIS_CONFIG, ./portcullis.yml, /etc/portcullis/portcullis.yml"
@@ -25,6 +26,7 @@ struct ConfigurationDiscovery {
             return ConfigurationDiscovery(path: explicit, how: "--config \(explicit)")
         }
         if let named = environment["PORTCULLIS_CONFIG"], !named.isEmpty {
+            if named == "none" { return ConfigurationDiscovery(path: nil, how: "the built-in defaults (PORTCULLIS_CONFIG=none)") }
             guard fileExists(named) else {
                 throw CLIError("The configuration file \(named) (from PORTCULLIS_CONFIG) does not exist. Print a template with: portcullis config template")
             }

@@ -5,8 +5,9 @@ enum JSONOutput {
     static func print(_ value: some Encodable) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        let data = try encoder.encode(value)
-        Swift.print(String(decoding: data, as: UTF8.self))
+        let text = String(decoding: try encoder.encode(value), as: UTF8.self)
+        // Foundation prints an empty array as "[\n\n]"; scripts expect "[]".
+        Swift.print(text.filter { !$0.isWhitespace } == "[]" ? "[]" : text)
     }
 }
 

@@ -36,7 +36,9 @@ struct OTPExport: AsyncParsableCommand {
                             skipped += 1
                             continue
                         }
-                        print(OTPAuthURI(issuer: session.configuration.totpIssuer, account: user.name, secret: secret, parameters: device.parameters, counter: counter).string)
+                        var uri = OTPAuthURI(issuer: session.configuration.totpIssuer, account: user.name, secret: secret, parameters: device.parameters, counter: counter)
+                        uri.deviceLabel = device.label
+                        print(uri.string)
                     case .csv:
                         let fields = [user.name, device.label, device.parameters.type.rawValue, device.parameters.algorithm.rawValue,
                                       String(device.parameters.digits), String(device.parameters.period), String(counter),

@@ -20,6 +20,8 @@ struct SessionCommand: AsyncParsableCommand {
         let clientIP: String
         let domain: String
         let rememberMe: Bool
+        /// The factors it was made with: password+code, password (for one_factor addresses), or code.
+        let factors: String
     }
 
     struct List: AsyncParsableCommand {
@@ -39,13 +41,15 @@ struct SessionCommand: AsyncParsableCommand {
                 }
                 let rows = sessions.map { record, user in
                     Row(id: record.shortID, user: user.name, created: formatTime(record.createdAt), lastActivity: formatTime(record.lastActivity),
-                        expires: formatTime(record.expiresAt), clientIP: record.clientIP, domain: record.cookieDomain, rememberMe: record.rememberMe)
+                        expires: formatTime(record.expiresAt), clientIP: record.clientIP, domain: record.cookieDomain, rememberMe: record.rememberMe,
+                        factors: AuthLevel(stored: record.authLevel).name)
                 }
                 if json { return try JSONOutput.print(rows) }
                 guard !rows.isEmpty else { return print(user == nil ? "No live sessions." : "No live sessions for \(user!).") }
-                print("ID            USER                  CLIENT IP        LAST ACTIVITY         EXPIRES")
+                print("ID            USER                  DOMAIN                FACTORS         CLIENT IP        LAST ACTIVITY         EXPIRES")
                 for row in rows {
-                    print(row.id.padding(14) + row.user.padding(22) + row.clientIP.padding(17) + row.lastActivity.padding(22) + row.expires)
+                    print(row.id.padding(14) + row.user.padding(22) + row.domain.padding(22) + row.factors.padding(16) + row.clientIP.padding(17)
+                          + row.lastActivity.padding(22) + row.expires)
                 }
             }
         }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import PortcullisCore
 import PortcullisStore
 
@@ -7,7 +8,7 @@ struct StorageCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "storage",
         abstract: "Maintain the database and its storage key.",
-        subcommands: [RotateKey.self]
+        subcommands: [Backup.self, Restore.self, RotateKey.self]
     )
 }
 
@@ -55,5 +56,151 @@ struct RotateKey: AsyncParsableCommand {
             KeyFile.remove(keyFile)
             throw error
         }
+    }
+}
+
+/// `portcullis storage backup FILE`: an online, consistent copy of the store.
+struct Backup: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "backup",
+        abstract: "Write a consistent copy of the store to a new file while servers keep running; the storage key is not in it.",
+        discussion: """
+            portcullis storage backup /var/backups/portcullis-$(date +%F).sqlite3
+            Keep the storage key (storage.encryption_key_file) apart from the backups: it decrypts the OTP secrets.
+            """
+    )
+    @OptionGroup var options: GlobalOptions
+    @Argument(help: ArgumentHelp("The new file to write (never overwritten).", valueName: "file")) var file: String
+
+    func run() async throws {
+        guard !FileManager.default.fileExists(atPath: file) else {
+            throw CLIError("\(file) exists already; a backup never overwrites a file. Choose a new name.")
+        }
+        let folder = (file as NSString).deletingLastPathComponent
+        var isFolder: ObjCBool = false
+        guard folder.isEmpty || (FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder) && isFolder.boolValue) else {
+            throw CLIError("The folder \(folder) does not exist; create it first.")
+        }
+        try await StorageSession.with(options) { session in
+            do {
+                try await session.store.backup(to: file)
+                try Restore.synchronize(file)
+            } catch {
+                // A partial file would block the next attempt under the same name.
+                Restore.remove(file, FileManager.default)
+                throw error
+            }
+            guard let contents = try await SQLiteStore.contents(ofFile: file) else {
+                throw CLIError("The backup \(file) was written but cannot be read back; check the disk and try again.")
+            }
+            print("Backed up \(contents) to \(file).")
+            let key = switch session.vault.keySource {
+            case .file(let path): "a copy of \(path)"
+            case .environment(let variable): "the key in \(variable)"
+            }
+            print("The storage key is not in the backup: keep \(key) (fingerprint \(session.vault.box.key.fingerprint)) apart from it.")
+        }
+    }
+}
+
+/// `portcullis storage restore FILE`: replaces the store with a backup, keeping the one it replaces.
+struct Restore: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "restore",
+        abstract: "Replace the store with a backup made by 'storage backup'; stop the servers first. The replaced store is kept.",
+        discussion: """
+            The backup must be a Portcullis database whose OTP secrets are encrypted with the storage key
+            the configuration names; put that key in place first when restoring onto a new machine.
+            """
+    )
+    @OptionGroup var options: GlobalOptions
+    @Argument(help: ArgumentHelp("The backup file.", valueName: "file")) var file: String
+
+    func run() async throws {
+        let fileManager = FileManager.default
+        guard fileManager.fileExists(atPath: file) else { throw CLIError("The backup \(file) does not exist.") }
+        let configuration = try StorageSession.loadConfiguration(options)
+        let target = configuration.sqlitePath
+        guard let contents = try await SQLiteStore.contents(ofFile: file) else {
+            throw CLIError("\(file) is not a Portcullis backup (no Portcullis tables in it). Give a file made by portcullis storage backup.")
+        }
+        let (key, keySource) = try Self.configuredKey(configuration)
+        umask(0o077)
+        try KeyFile.makePrivateDirectory(configuration.dataDirectory)
+        guard let lock = try StoreLock.acquire(target, exclusive: true) else {
+            throw CLIError("A portcullis server or command is using \(target); stop every server that shares it, then restore.")
+        }
+        // Checked on a private copy beside the store: the backup itself is never changed.
+        let staging = target + ".restoring"
+        Self.remove(staging, fileManager)
+        do {
+            try fileManager.copyItem(atPath: file, toPath: staging)
+            guard chmod(staging, 0o600) == 0 else { throw CLIError("Cannot make \(staging) private: \(String(cString: strerror(errno))).") }
+            let store = try await SQLiteStore.open(path: staging)
+            do {
+                guard try await Vault.keyMatches(key, store: store) != false else {
+                    throw CLIError("The OTP secrets in \(file) are not encrypted with this store's storage key (\(key.fingerprint), from \(keySource)). Restore it with the key it was made with.")
+                }
+                try await store.checkpoint()
+                try await store.close()
+            } catch {
+                try? await store.close()
+                throw error
+            }
+            try Self.synchronize(staging)
+        } catch {
+            Self.remove(staging, fileManager)
+            throw error
+        }
+        // The store it replaces stays where it was until the new one takes its name in one rename,
+        // so there is never a moment without a store; a hard link keeps the old one aside.
+        var kept: String?
+        if fileManager.fileExists(atPath: target) {
+            let old = try await SQLiteStore.open(path: target)
+            try await old.checkpoint()
+            try await old.close()
+            var aside = target + ".before-restore-\(currentUnixTime())"
+            var suffix = 2
+            while fileManager.fileExists(atPath: aside) {
+                aside = target + ".before-restore-\(currentUnixTime())-\(suffix)"
+                suffix += 1
+            }
+            guard link(target, aside) == 0 else { throw CLIError("Cannot keep the current store as \(aside): \(String(cString: strerror(errno))). Nothing was changed.") }
+            kept = aside
+        }
+        guard rename(staging, target) == 0 else {
+            throw CLIError("Cannot move the restored store into place: \(String(cString: strerror(errno))). Nothing was changed; \(staging) holds the checked copy.")
+        }
+        for suffix in ["-wal", "-shm"] { try? fileManager.removeItem(atPath: target + suffix) }
+        try Self.synchronize(configuration.dataDirectory)
+        withExtendedLifetime(lock) {}
+        print("Restored \(contents) from \(file) into \(target).")
+        if let kept { print("The store it replaced is kept as \(kept).") }
+    }
+
+    /// The storage key the configuration names, read without finishing or undoing anything.
+    static func configuredKey(_ configuration: Configuration) throws -> (StorageKey, String) {
+        let variable = ConfigurationLoader.environmentName(for: "storage.encryption_key")
+        if let text = configuration.encryptionKey { return (try StorageSession.parseKey(text, source: variable), variable) }
+        let path = configuration.resolvedKeyFile
+        guard !KeyFile.exists(path + ".new") else {
+            throw CLIError("A key rotation of this store was interrupted (\(path).new exists). Run any portcullis command on the store (portcullis user list) to finish it, then restore.")
+        }
+        guard KeyFile.exists(path) else {
+            throw CLIError("The storage key file \(path) does not exist. A backup does not hold the storage key: put the key it was made with there (or set \(variable)), then restore.")
+        }
+        return (try StorageSession.parseKey(try KeyFile.read(path), source: path), path)
+    }
+
+    /// Writes the file's (or folder's) data to the disk.
+    static func synchronize(_ path: String) throws {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw CLIError("Cannot open \(path) to write it to disk: \(String(cString: strerror(errno))).") }
+        defer { close(descriptor) }
+        guard fsync(descriptor) == 0 else { throw CLIError("Cannot write \(path) to disk: \(String(cString: strerror(errno))).") }
+    }
+
+    static func remove(_ path: String, _ fileManager: FileManager) {
+        for suffix in ["", "-wal", "-shm"] { try? fileManager.removeItem(atPath: path + suffix) }
     }
 }

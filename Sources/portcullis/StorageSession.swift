@@ -7,6 +7,9 @@ struct StorageSession {
     let configuration: Configuration
     let store: SQLiteStore
     let vault: Vault
+    /// Held (shared) while the store is open, so that a restore never replaces it under a command
+    /// or a server.
+    let lock: StoreLock
 
     /// Where the configuration of `options` is (``ConfigurationDiscovery``).
     static func discover(_ options: GlobalOptions) throws -> ConfigurationDiscovery {
@@ -59,6 +62,9 @@ struct StorageSession {
         let exists = FileManager.default.fileExists(atPath: configuration.sqlitePath)
         guard exists || creating else { throw CLIError(missingStore(configuration, how: how)) }
         try KeyFile.makePrivateDirectory(configuration.dataDirectory)
+        guard let lock = try StoreLock.acquire(configuration.sqlitePath, exclusive: false) else {
+            throw CLIError("A restore of \(configuration.sqlitePath) is in progress; try again when it has finished.")
+        }
         let store = try await SQLiteStore.open(path: configuration.sqlitePath)
         if !exists {
             printError("Created a new store at \(configuration.sqlitePath) (configuration: \(how)).")
@@ -68,7 +74,7 @@ struct StorageSession {
         do {
             let (key, source) = try await loadKey(configuration, store: store, creating: creating)
             let vault = try await Vault.open(store: store, key: key, keySource: source)
-            return StorageSession(configuration: configuration, store: store, vault: vault)
+            return StorageSession(configuration: configuration, store: store, vault: vault, lock: lock)
         } catch {
             try? await store.close()
             throw error

@@ -67,8 +67,8 @@ struct UserAdd: AsyncParsableCommand {
                                 groups: splitGroups(groups), createdAt: currentUnixTime())
         try UserFieldRules.validate(record)
         try await StorageSession.with(options, creating: true) { session in
-            guard try await session.store.user(named: name) == nil else {
-                throw StoreError(.duplicate, "A user named '\(name)' exists already (names ignore case). Change it with: portcullis user passwd \(name)")
+            if let existing = try await session.store.user(named: name) {
+                throw StoreError(.duplicate, "A user named '\(existing.name)' exists already (names ignore case). Change their password with: portcullis user passwd \(existing.name)")
             }
             let password = noPassword ? nil : try PasswordInput.newPassword(fromStandardInput: passwordStdin)
             record = try await session.vault.addUser(record, password: password)

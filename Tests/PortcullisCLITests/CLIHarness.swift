@@ -8,7 +8,8 @@ struct CLIHarness {
 
     init() throws {
         directory = try TemporaryDirectory(prefix: "portcullis-cli")
-        environment = ["PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": directory.path]
+        // No configuration is looked for (not ./portcullis.yml, not /etc/portcullis): tests name theirs.
+        environment = ["PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": directory.path, "PORTCULLIS_CONFIG": "none"]
     }
 
     /// Runs `portcullis ARGUMENTS` detached from any terminal (so prompts cannot be answered).

@@ -14,7 +14,8 @@ import Testing
         try FileManager.default.createDirectory(atPath: harness.file("elsewhere"), withIntermediateDirectories: true)
         try "storage:\n  sqlite:\n    path: data/gate.sqlite3\n".write(toFile: harness.file("site/portcullis.yml"), atomically: true, encoding: .utf8)
 
-        let added = try harness.run(["user", "add", "alice", "--no-password"], in: "site")
+        let search = ["PORTCULLIS_CONFIG": ""]  // unset: the search applies
+        let added = try harness.run(["user", "add", "alice", "--no-password"], extraEnvironment: search, in: "site")
         #expect(added.status == 0, "\(added.combined)")
         #expect(added.stderr.contains("Created a new store at data/gate.sqlite3 (configuration: ./portcullis.yml)"), "\(added.stderr)")
         #expect(FileManager.default.fileExists(atPath: harness.file("site/data/gate.sqlite3")))
@@ -39,14 +40,16 @@ import Testing
         for command in [["user", "list"], ["user", "show", "alice"], ["session", "list"], ["audit"], ["ban", "list"], ["user", "otp", "list", "alice"],
                         ["user", "otp", "export", "--user", "alice"], ["user", "app-password", "list", "alice"], ["user", "remove", "alice"],
                         ["user", "disable", "alice"], ["session", "revoke", "--all"], ["storage", "rotate-key"]] {
-            let answer = try harness.run(command)
+            let answer = try harness.run(command, extraEnvironment: ["PORTCULLIS_CONFIG": ""])
             #expect(answer.status != 0, "\(command)")
             #expect(answer.stderr.contains("There is no Portcullis store at portcullis-data/portcullis.sqlite3 (configuration: the built-in defaults (no file found at --config, PORTCULLIS_CONFIG, ./portcullis.yml, /etc/portcullis/portcullis.yml))"),
                     "\(command): \(answer.combined)")
             #expect(answer.stderr.contains("To start a new store, add a user: portcullis user add NAME"))
         }
-        let checked = try harness.run(["config", "check"])
+        let checked = try harness.run(["config", "check"], extraEnvironment: ["PORTCULLIS_CONFIG": ""])
         #expect(checked.status == 0 && checked.stdout.contains("database: portcullis-data/portcullis.sqlite3 (does not exist yet"), "\(checked.combined)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: harness.file(".")).isEmpty, "something was created")
+        let none = try harness.run(["user", "list"])
+        #expect(none.stderr.contains("(configuration: the built-in defaults (PORTCULLIS_CONFIG=none))"), "\(none.combined)")
     }
 }

@@ -114,7 +114,7 @@ import Testing
         }
 
         let export = try harness.run(["user", "otp", "export"])
-        #expect(export.stdout.contains("otpauth://totp/Portcullis:hana?secret=JBSWY3DPEHPK3PXP"))
+        #expect(export.stdout.contains("otpauth://totp/Portcullis:hana?secret=JBSWY3DPEHPK3PXP&issuer=Portcullis"))
         #expect(export.stdout.contains("otpauth://totp/Portcullis:ivan?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"))
         #expect(export.stderr.contains("holds OTP secrets"))
         let csv = try harness.run(["user", "otp", "export", "--format", "csv", "--user", "ivan"])
@@ -125,6 +125,10 @@ import Testing
         try export.stdout.write(toFile: harness.file("backup.txt"), atomically: true, encoding: .utf8)
         let other = try harness.run(["import", "otpauth", "backup.txt"], extraEnvironment: ["PORTCULLIS_STORAGE_SQLITE_PATH": "other/db.sqlite3"])
         #expect(other.stdout.contains("Imported 3 users."), "\(other.combined)")
+        // With the device labels they had here.
+        #expect(export.stdout.contains("&label=simpleotp"), "\(export.stdout)")
+        let labels = try harness.run(["user", "otp", "list", "ivan"], extraEnvironment: ["PORTCULLIS_STORAGE_SQLITE_PATH": "other/db.sqlite3"])
+        #expect(labels.stdout.contains("simpleotp:"), "\(labels.combined)")
     }
 
     @Test("Forward Auth TOTP's seeds database and caddy-basicauth-totp's secrets with a Caddyfile",

@@ -83,8 +83,9 @@ import Testing
         #expect(sessions.count == 1)
         #expect(sessions.first?["user"] as? String == "alice")
         #expect(sessions.first?["clientIP"] as? String == "127.0.0.1")
+        #expect(sessions.first?["domain"] as? String == "localhost" && sessions.first?["factors"] as? String == "password+code")
         let table = try harness.run(["session", "list"])
-        #expect(table.stdout.contains("alice"))
+        #expect(table.stdout.contains("alice") && table.stdout.contains("DOMAIN") && table.stdout.contains("localhost") && table.stdout.contains("password+code"), "\(table.stdout)")
 
         let shortID = try #require(sessions.first?["id"] as? String)
         #expect(try harness.run(["session", "revoke", "ffffffffffff"]).status != 0 || shortID.hasPrefix("ffffffffffff"))

@@ -54,7 +54,8 @@ import Testing
 
         let duplicate = try cli.run(["user", "add", "Alice", "--password-stdin"], input: "pw\n")
         #expect(duplicate.status != 0)
-        #expect(duplicate.stderr.contains("exists already"))
+        #expect(duplicate.stderr.contains("A user named 'alice' exists already"), "names the existing user as written: \(duplicate.stderr)")
+        #expect(try cli.run(["ban", "list", "--json"]).stdout == "[]\n", "an empty list is [] for scripts")
 
         let unknown = try cli.run(["user", "show", "bob"])
         #expect(unknown.status != 0)

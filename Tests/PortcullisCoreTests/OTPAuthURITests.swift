@@ -14,6 +14,17 @@ import Testing
         #expect(try OTPAuthURI(parsing: uri.string) == uri)
     }
 
+    @Test("Portcullis's own export carries the device label, which parses back; a label that is not printable text is left out")
+    func deviceLabel() throws {
+        var uri = OTPAuthURI(issuer: "Portcullis", account: "alice", secret: secret)
+        uri.deviceLabel = "phone & tablet"
+        #expect(uri.string.hasSuffix("&label=phone%20%26%20tablet"))
+        #expect(try OTPAuthURI(parsing: uri.string) == uri)
+        #expect(try OTPAuthURI(parsing: "otpauth://totp/alice?secret=GEZDGNBVGY3TQOJQ&label=a%0Ab").deviceLabel == nil)
+        #expect(try OTPAuthURI(parsing: "otpauth://totp/alice?secret=GEZDGNBVGY3TQOJQ&label=" + String(repeating: "x", count: 65)).deviceLabel == nil)
+        #expect(try OTPAuthURI(parsing: "otpauth://totp/alice?secret=GEZDGNBVGY3TQOJQ").deviceLabel == nil)
+    }
+
     @Test("an HOTP URI carries its counter")
     func hotpRoundTrip() throws {
         let uri = OTPAuthURI(issuer: nil, account: "bob", secret: secret, parameters: OTPParameters(type: .hotp), counter: 42)

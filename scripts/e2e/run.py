@@ -130,7 +130,7 @@ class Stack:
     def environment(self):
         # Every browser here comes from 127.0.0.1, so the wrong and replayed codes of all proxies
         # count against one address: allow more than the default 5 before a ban.
-        return dict(os.environ, PORTCULLIS_SERVER_LISTEN=f"127.0.0.1:{PORTCULLIS_PORT}",
+        return dict(os.environ, PORTCULLIS_CONFIG="none", PORTCULLIS_SERVER_LISTEN=f"127.0.0.1:{PORTCULLIS_PORT}",
                     PORTCULLIS_SESSION_COOKIES_0_DOMAIN="example.com", PORTCULLIS_SESSION_COOKIES_0_PORTAL_URL=PORTAL,
                     # A second cookie domain, for the test that a session of one cannot open the other's apps.
                     PORTCULLIS_SESSION_COOKIES_1_DOMAIN="home.test", PORTCULLIS_SESSION_COOKIES_1_PORTAL_URL=f"https://auth.home.test:{HTTPS_PORT}",

@@ -36,7 +36,7 @@ class Server:
             with open(os.path.join(self.work, "portcullis.yml"), "w") as file:
                 file.write(config)
             self.serve_arguments += ["--config", "portcullis.yml"]
-        self.env = dict(os.environ, PORTCULLIS_SERVER_LISTEN=f"127.0.0.1:{port}",
+        self.env = dict(os.environ, PORTCULLIS_CONFIG="none", PORTCULLIS_SERVER_LISTEN=f"127.0.0.1:{port}",
                         PORTCULLIS_SESSION_COOKIES_0_DOMAIN="example.com",
                         PORTCULLIS_SESSION_COOKIES_0_PORTAL_URL="https://auth.example.com", **(env or {}))
         self.process = None

@@ -158,7 +158,8 @@ public enum OTPAuthImporter {
                 }
                 let state = uri.parameters.type == .hotp ? try OTPDeviceState(nextCounter: uri.counter) : OTPDeviceState()
                 let issuer = uri.issuer ?? ""
-                let label = issuer.isEmpty ? "imported" : String(issuer.lowercased().map { $0.isASCII && ($0.isLetter || $0.isNumber) ? $0 : "-" }.prefix(32))
+                // The label Portcullis's own export wrote, else one made from the issuer.
+                let label = uri.deviceLabel ?? (issuer.isEmpty ? "imported" : String(issuer.lowercased().map { $0.isASCII && ($0.isLetter || $0.isNumber) ? $0 : "-" }.prefix(32)))
                 plan.add(ImportPlan.Device(label: label, parameters: uri.parameters, secret: uri.secret, state: state), to: uri.account)
             } catch let error as CoreError {
                 plan.skipped.append(.init(location: "line \(number + 1)", reason: error.message))

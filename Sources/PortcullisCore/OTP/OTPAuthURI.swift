@@ -12,6 +12,10 @@ public struct OTPAuthURI: Sendable, Equatable {
     public var parameters: OTPParameters
     /// The initial counter, HOTP only; a parsed URI's is at most ``OTPDeviceState/maximumCounter``.
     public var counter: UInt64
+    /// The device's label in Portcullis (`label=`, written by `portcullis user otp export` so that
+    /// `import otpauth` keeps it; authenticator apps ignore it). Nil when absent or not 1–64 bytes
+    /// of printable text.
+    public var deviceLabel: String?
 
     /// The longest URI ``init(parsing:)`` reads.
     public static let maximumLength = 4096
@@ -40,6 +44,7 @@ public struct OTPAuthURI: Sendable, Equatable {
         } else {
             query.append("period=\(parameters.period)")
         }
+        if let deviceLabel { query.append("label=" + PercentEncoding.encode(deviceLabel)) }
         return "otpauth://\(parameters.type.rawValue)/\(label)\(PercentEncoding.encode(account))?\(query.joined(separator: "&"))"
     }
 
@@ -144,6 +149,10 @@ public struct OTPAuthURI: Sendable, Equatable {
             counter = parsed
         }
         self.init(issuer: issuer, account: account, secret: secret, parameters: parameters, counter: counter)
+        if let label = fields["label"]?.trimmingASCIIWhitespace(), !label.isEmpty, label.utf8.count <= 64,
+           !label.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+            deviceLabel = label
+        }
     }
 
     private static func error(_ problem: String) -> CoreError {

@@ -10,7 +10,7 @@ struct HashPasswordCommand: AsyncParsableCommand {
     @Flag(help: "Read the password from the first line of standard input.") var passwordStdin = false
 
     func run() throws {
-        let password = try PasswordInput.newPassword(fromStandardInput: passwordStdin)
+        let password = try PasswordInput.newPassword(fromStandardInput: passwordStdin, minimumLength: 1)
         var random = SystemRandomNumberGenerator()
         print(try PasswordHasher().hash(password, using: &random))
     }

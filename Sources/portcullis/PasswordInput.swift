@@ -58,8 +58,13 @@ enum PasswordInput {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// A new password from standard input or a confirmed prompt.
-    static func newPassword(fromStandardInput: Bool) throws -> String {
-        fromStandardInput ? try readStandardInput() : try prompt("New password: ", confirm: true)
+    /// A new password from standard input or a confirmed prompt, at least `minimumLength`
+    /// characters long (`auth.password_min_length`).
+    static func newPassword(fromStandardInput: Bool, minimumLength: Int) throws -> String {
+        let password = fromStandardInput ? try readStandardInput() : try prompt("New password: ", confirm: true)
+        guard password.count >= minimumLength else {
+            throw CLIError("The password has \(password.count) character\(password.count == 1 ? "" : "s"); at least \(minimumLength) are needed (auth.password_min_length). A few words with spaces between them are easy to type and hard to guess.")
+        }
+        return password
     }
 }

@@ -70,7 +70,7 @@ struct UserAdd: AsyncParsableCommand {
             if let existing = try await session.store.user(named: name) {
                 throw StoreError(.duplicate, "A user named '\(existing.name)' exists already (names ignore case). Change their password with: portcullis user passwd \(existing.name)")
             }
-            let password = noPassword ? nil : try PasswordInput.newPassword(fromStandardInput: passwordStdin)
+            let password = noPassword ? nil : try PasswordInput.newPassword(fromStandardInput: passwordStdin, minimumLength: session.configuration.passwordMinLength)
             record = try await session.vault.addUser(record, password: password)
             print("Added user '\(record.name)'. Next, give them an authenticator: portcullis user otp add \(record.name)")
         }
@@ -229,7 +229,7 @@ struct UserPasswd: AsyncParsableCommand {
     func run() async throws {
         try await StorageSession.with(options) { session in
             _ = try await session.vault.requireUser(name)
-            let password = try PasswordInput.newPassword(fromStandardInput: passwordStdin)
+            let password = try PasswordInput.newPassword(fromStandardInput: passwordStdin, minimumLength: session.configuration.passwordMinLength)
             let ended = try await session.vault.setPassword(userName: name, password: password, endingSessions: !keepSessions)
             print("Set a new password for '\(name)'" + endedSessionsNote(ended) + ".")
         }

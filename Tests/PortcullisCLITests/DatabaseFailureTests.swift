@@ -63,7 +63,7 @@ import Testing
     func schema() throws {
         let cli = try CLIHarness()
         defer { cli.remove() }
-        #expect(try cli.run(["user", "add", "alice", "--password-stdin"], input: "pw\n").status == 0)
+        #expect(try cli.run(["user", "add", "alice", "--password-stdin"], input: "pass phrase\n").status == 0)
         #expect(try cli.sql("PRAGMA journal_mode").trimmingCharacters(in: .whitespacesAndNewlines) == "wal")
         #expect(try cli.sql("SELECT MAX(version) FROM schema_migrations").trimmingCharacters(in: .whitespacesAndNewlines) == String(SQLiteStore.schemaVersion))
         #expect(SQLiteStore.schemaVersion >= 4)
@@ -82,7 +82,7 @@ import Testing
     func locked() throws {
         let cli = try CLIHarness()
         defer { cli.remove() }
-        #expect(try cli.run(["user", "add", "alice", "--password-stdin"], input: "pw\n").status == 0)
+        #expect(try cli.run(["user", "add", "alice", "--password-stdin"], input: "pass phrase\n").status == 0)
         let holder = Process()
         holder.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         holder.arguments = ["python3", "-c", """
@@ -98,7 +98,7 @@ import Testing
         defer { holder.terminate(); holder.waitUntilExit() }
         _ = ready.fileHandleForReading.availableData  // wait for "locked"
 
-        let output = try cli.run(["user", "add", "bob", "--password-stdin"], input: "pw\n")
+        let output = try cli.run(["user", "add", "bob", "--password-stdin"], input: "pass phrase\n")
         #expect(output.status != 0)
         #expect(output.stderr.contains("locked by another process"), "\(output.stderr)")
     }
@@ -124,7 +124,7 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: cli.file("data")))
 
         try "storage:\n  sqlite:\n    path: data/db.sqlite3\n".write(toFile: cli.file("good.yml"), atomically: true, encoding: .utf8)
-        #expect(try cli.run(["user", "add", "alice", "--password-stdin", "--config", cli.file("good.yml")], input: "pw\n").status == 0)
+        #expect(try cli.run(["user", "add", "alice", "--password-stdin", "--config", cli.file("good.yml")], input: "pass phrase\n").status == 0)
         #expect(FileManager.default.fileExists(atPath: cli.file("data/db.sqlite3")))
         #expect(FileManager.default.fileExists(atPath: cli.file("data/storage.key")))
 

@@ -13,7 +13,7 @@ import Testing
     func addAndScan() throws {
         let cli = try CLIHarness()
         defer { cli.remove() }
-        try cli.run(["user", "add", "alice", "--password-stdin"], input: "pw\n")
+        try cli.run(["user", "add", "alice", "--password-stdin"], input: "pass phrase\n")
         let enrolment = try Self.json(cli.run(["user", "otp", "add", "alice", "--label", "phone", "--algorithm", "sha256",
                                                "--digits", "8", "--png", cli.file("qr.png"), "--svg", cli.file("qr.svg"), "--json"]))
         let secret = try #require(enrolment["secret"] as? String)
@@ -56,7 +56,7 @@ import Testing
     func variants() throws {
         let cli = try CLIHarness()
         defer { cli.remove() }
-        try cli.run(["user", "add", "bob", "--password-stdin"], input: "pw\n")
+        try cli.run(["user", "add", "bob", "--password-stdin"], input: "pass phrase\n")
         let given = try Self.json(cli.run(["user", "otp", "add", "bob", "--secret", "jbsw y3dp ehpk 3pxp", "--json"]))
         #expect(given["secret"] as? String == "JBSWY3DPEHPK3PXP")
 

@@ -5,7 +5,7 @@ import Testing
 
 @Suite struct StorageKeyTests {
     static func enrol(_ cli: CLIHarness) throws -> String {
-        try cli.run(["user", "add", "alice", "--password-stdin"], input: "pw\n")
+        try cli.run(["user", "add", "alice", "--password-stdin"], input: "pass phrase\n")
         let output = try cli.run(["user", "otp", "add", "alice", "--json"])
         let object = try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any]
         return try #require(object?["secret"] as? String)
@@ -46,7 +46,7 @@ import Testing
         var random = SystemRandomNumberGenerator()
         let key = StorageKey.generate(using: &random)
         let environment = ["PORTCULLIS_STORAGE_ENCRYPTION_KEY": Base64.encode(key.bytes)]
-        #expect(try cli.run(["user", "add", "alice", "--password-stdin"], input: "pw\n", extraEnvironment: environment).status == 0)
+        #expect(try cli.run(["user", "add", "alice", "--password-stdin"], input: "pass phrase\n", extraEnvironment: environment).status == 0)
         #expect(try cli.run(["user", "otp", "add", "alice"], extraEnvironment: environment).status == 0)
         #expect(!FileManager.default.fileExists(atPath: cli.file("portcullis-data/storage.key")))
         try key.fileText.write(toFile: cli.file("env.key"), atomically: true, encoding: .utf8)

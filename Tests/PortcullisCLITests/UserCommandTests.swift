@@ -50,9 +50,9 @@ import Testing
     func errors() throws {
         let cli = try CLIHarness()
         defer { cli.remove() }
-        try cli.run(["user", "add", "alice", "--password-stdin"], input: "pw\n")
+        try cli.run(["user", "add", "alice", "--password-stdin"], input: "pass phrase\n")
 
-        let duplicate = try cli.run(["user", "add", "Alice", "--password-stdin"], input: "pw\n")
+        let duplicate = try cli.run(["user", "add", "Alice", "--password-stdin"], input: "pass phrase\n")
         #expect(duplicate.status != 0)
         #expect(duplicate.stderr.contains("A user named 'alice' exists already"), "names the existing user as written: \(duplicate.stderr)")
         #expect(try cli.run(["ban", "list", "--json"]).stdout == "[]\n", "an empty list is [] for scripts")
@@ -61,9 +61,17 @@ import Testing
         #expect(unknown.status != 0)
         #expect(unknown.stderr.contains("No user 'bob'") && unknown.stderr.contains("portcullis user list"))
 
-        let badName = try cli.run(["user", "add", "bad name", "--password-stdin"], input: "pw\n")
+        let badName = try cli.run(["user", "add", "bad name", "--password-stdin"], input: "pass phrase\n")
         #expect(badName.status != 0)
         #expect(badName.stderr.contains("not allowed"))
+
+        // Passwords shorter than auth.password_min_length (8 by default) are refused, for add and passwd alike.
+        let short = try cli.run(["user", "add", "dave", "--password-stdin"], input: "hunter2\n")
+        #expect(short.status != 0 && short.stderr.contains("The password has 7 characters; at least 8 are needed (auth.password_min_length)"), "\(short.combined)")
+        #expect(try cli.run(["user", "show", "dave"]).status != 0, "no user was added")
+        #expect(try cli.run(["user", "passwd", "alice", "--password-stdin"], input: "short\n").status != 0)
+        #expect(try cli.run(["user", "add", "dave", "--password-stdin"], input: "abcd\n", extraEnvironment: ["PORTCULLIS_AUTH_PASSWORD_MIN_LENGTH": "4"]).status == 0)
+        #expect(try cli.run(["user", "remove", "dave"]).status == 0)
 
         // No terminal and no --password-stdin: refused, with the way to do it.
         let noTTY = try cli.run(["user", "add", "carol"])

@@ -1,8 +1,8 @@
 """A Portcullis server in a folder of its own, for the scripts that measure it from outside.
 
     with Server(binary, env={"PORTCULLIS_REGULATION_MAX_RETRIES": "1000"}) as server:
-        server.cli("user", "add", "alice", "--password-stdin", stdin="secret\n")
-        status, headers, seconds = server.post_login("alice", "secret", "123456")
+        server.cli("user", "add", "alice", "--password-stdin", stdin="a secret phrase\n")
+        status, headers, seconds = server.post_login("alice", "a secret phrase", "123456")
 """
 import base64
 import hashlib

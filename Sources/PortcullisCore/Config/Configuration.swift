@@ -49,6 +49,8 @@ public struct Configuration: Sendable, Equatable {
 
     /// `auth.mode`: what a login asks for.
     public var authMode: AuthMode = .passwordAndOTP
+    /// `auth.password_min_length`: the fewest characters a new password may have.
+    public var passwordMinLength = 8
 
     // MARK: basic
 

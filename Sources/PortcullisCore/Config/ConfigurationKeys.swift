@@ -93,6 +93,11 @@ enum ConfigurationKeys {
             config.authMode = mode
             return true
         },
+        Key(path: "auth.password_min_length", allowed: "a whole number from 1 to 128") { config, value, _ in
+            guard let length = Int(value), (1...128).contains(length) else { return false }
+            config.passwordMinLength = length
+            return true
+        },
         flag("basic.enabled") { config, flag, _ in config.basic.enabled = flag },
         Key(path: "basic.realm", allowed: "1 to 64 printable characters without '\"' or '\\'") { config, value, _ in
             guard !value.isEmpty, value.count <= 64, value.allSatisfy({ $0.isASCII && !$0.isNewline && $0 != "\"" && $0 != "\\" && ($0.asciiValue ?? 0) >= 32 }) else { return false }

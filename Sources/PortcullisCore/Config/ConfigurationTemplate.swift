@@ -65,6 +65,8 @@ public enum ConfigurationTemplate {
       # password_and_otp: username, password and code. otp_only: a code (and the username when
       # there is more than one user), like the single-secret tools Portcullis replaces.
       mode: password_and_otp
+      # The fewest characters a password set with user add or user passwd may have.
+      password_min_length: 8
 
     basic:
       # curl, WebDAV, git and apps that cannot show a login form send HTTP Basic to your proxy: the

@@ -130,6 +130,8 @@ public protocol AuditStore: Sendable {
     func auditEntries(userName: String?, since unixTime: Int64, limit: Int) async throws -> [AuditEntry]
     /// Removes entries older than `unixTime` (`audit.retention`). Returns how many went.
     func purgeAudit(before unixTime: Int64) async throws -> Int
+    /// Each user name's last successful login still in the audit trail (names in lower case).
+    func lastLogins() async throws -> [String: Int64]
 }
 
 /// A user to import with their devices (secrets already sealed) and carried-over wrong-code count.

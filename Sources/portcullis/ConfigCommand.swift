@@ -32,6 +32,7 @@ struct ConfigCommand: AsyncParsableCommand {
             }
             let access = configuration.accessControl
             print("  access:   \(access.rules.count) rule\(access.rules.count == 1 ? "" : "s"), default policy \(access.defaultPolicy.rawValue)")
+            for warning in configuration.warnings { print("warning: \(warning).") }
             for (rule, earlier) in access.shadowedRules() {
                 print("warning: access_control.rules.\(rule) can never match: rule \(earlier) matches every request it would. Move it above rule \(earlier), or remove it.")
             }

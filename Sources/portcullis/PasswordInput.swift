@@ -22,6 +22,21 @@ enum PasswordInput {
         return value
     }
 
+    /// Asks a question on the terminal and reads the answer (shown as typed); nil when there is no
+    /// terminal to ask on.
+    static func ask(_ question: String) -> String? {
+        let tty = open("/dev/tty", O_RDWR | O_CLOEXEC)
+        guard tty >= 0 else { return nil }
+        defer { close(tty) }
+        _ = question.withCString { write(tty, $0, strlen($0)) }
+        var bytes: [UInt8] = []
+        var byte: UInt8 = 0
+        while bytes.count < 256, read(tty, &byte, 1) == 1, byte != UInt8(ascii: "\n") {
+            if byte != UInt8(ascii: "\r") { bytes.append(byte) }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
     /// Asks on the terminal, twice when `confirm` is set, without echoing what is typed.
     static func prompt(_ question: String, confirm: Bool) throws -> String {
         let first = try readHidden(question)

@@ -46,6 +46,7 @@ struct ServeCommand: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "portcullis")
+        for warning in configuration.warnings { logger.warning("\(warning).") }
         let openFiles = OpenFileLimit.raiseToHardLimit()
         if openFiles < configuration.maxConnections + OpenFileLimit.reserved {
             logger.warning("the open-file limit (\(openFiles)) is below server.max_connections (\(configuration.maxConnections)) plus \(OpenFileLimit.reserved): connections past it are refused by the system. Raise it (systemd: LimitNOFILE=; shell: ulimit -n) or lower server.max_connections.")

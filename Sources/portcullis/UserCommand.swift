@@ -24,6 +24,10 @@ struct UserSummary: Encodable {
     let hasPassword: Bool
     let createdAt: String
     var devices: [DeviceSummary]?
+    /// For `user list`: how many devices, whether locked, the last login still in the audit trail.
+    var deviceCount: Int?
+    var locked: Bool?
+    var lastLogin: String?
 
     init(_ user: UserRecord, devices: [OTPDeviceRecord]? = nil) {
         name = user.name
@@ -94,19 +98,22 @@ struct UserList: AsyncParsableCommand {
 
     func run() async throws {
         try await StorageSession.with(options) { session in
-            let users = try await session.store.users()
-            if json {
-                try JSONOutput.print(users.map { UserSummary($0) })
-                return
+            let lastLogins = try await session.store.lastLogins()
+            var rows: [UserSummary] = []
+            for user in try await session.store.users() {
+                var row = UserSummary(user)
+                row.deviceCount = try await session.store.devices(ofUserID: user.id).count
+                row.locked = try await session.store.lockedAt(userID: user.id) != nil
+                row.lastLogin = formatTime(lastLogins[user.name.lowercased()])
+                rows.append(row)
             }
-            guard !users.isEmpty else {
-                print("No users yet. Add one with: portcullis user add NAME")
-                return
-            }
-            for user in users {
-                let state = user.disabled ? "  (disabled)" : ""
-                let groups = user.groups.isEmpty ? "" : "  [\(user.groups.joined(separator: ","))]"
-                print("\(user.name)\(user.displayName.isEmpty ? "" : "  \(user.displayName)")\(groups)\(state)")
+            if json { return try JSONOutput.print(rows) }
+            guard !rows.isEmpty else { return print("No users yet. Add one with: portcullis user add NAME") }
+            print("NAME                  DISPLAY NAME          GROUPS                DEVICES  STATE     LAST LOGIN")
+            for row in rows {
+                let state = row.disabled ? "disabled" : row.locked == true ? "locked" : "active"
+                print(row.name.padding(22) + row.displayName.padding(22) + row.groups.joined(separator: ",").padding(22)
+                      + String(row.deviceCount ?? 0).padding(9) + state.padding(10) + (row.lastLogin ?? "never"))
             }
         }
     }
@@ -149,11 +156,23 @@ struct UserRemove: AsyncParsableCommand {
     )
     @OptionGroup var options: GlobalOptions
     @Argument(help: "The user name.") var name: String
+    @Flag(help: "Remove without asking; needed when there is no terminal to ask on (scripts).") var yes = false
 
     func run() async throws {
         try await StorageSession.with(options) { session in
-            try await session.store.deleteUser(named: name)
-            print("Removed user '\(name)' with their OTP devices, app passwords and sessions.")
+            let user = try await session.vault.requireUser(name)
+            if !yes {
+                let devices = try await session.store.devices(ofUserID: user.id).count
+                let passwords = try await session.store.appPasswords(ofUserID: user.id).count
+                let sessions = try await session.store.liveSessions(userID: user.id, at: currentUnixTime()).count
+                let what = "\(devices) OTP device\(devices == 1 ? "" : "s"), \(passwords) app password\(passwords == 1 ? "" : "s") and \(sessions) live session\(sessions == 1 ? "" : "s")"
+                guard let answer = PasswordInput.ask("Remove user '\(user.name)' with \(what)? This cannot be undone. Type the name to confirm: ") else {
+                    throw CLIError("There is no terminal to confirm on. Add --yes to remove '\(user.name)' without asking.")
+                }
+                guard answer.trimmingASCIIWhitespace() == user.name else { throw CLIError("The name did not match; nothing was removed.") }
+            }
+            try await session.store.deleteUser(named: user.name)
+            print("Removed user '\(user.name)' with their OTP devices, app passwords and sessions.")
         }
     }
 }

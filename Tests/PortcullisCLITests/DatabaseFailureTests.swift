@@ -69,7 +69,7 @@ import Testing
         #expect(SQLiteStore.schemaVersion >= 4)
         // Deleting a user removes their devices (foreign keys are enforced).
         #expect(try cli.run(["user", "otp", "add", "alice"]).status == 0)
-        #expect(try cli.run(["user", "remove", "alice"]).status == 0)
+        #expect(try cli.run(["user", "remove", "alice", "--yes"]).status == 0)
         #expect(try cli.sql("SELECT COUNT(*) FROM otp_devices").trimmingCharacters(in: .whitespacesAndNewlines) == "0")
 
         _ = try cli.sql("INSERT INTO schema_migrations (version, applied_at) VALUES (99, 0)")

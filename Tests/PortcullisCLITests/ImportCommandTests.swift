@@ -45,7 +45,7 @@ import Testing
         #expect(conflict.status != 0)
         #expect(conflict.stderr.contains("Nothing was imported"))
         #expect(try !harness.run(["user", "list"]).stdout.contains("alice"))
-        #expect(try harness.run(["user", "remove", "dave"]).status == 0)
+        #expect(try harness.run(["user", "remove", "dave", "--yes"]).status == 0)
 
         let real = try harness.run(["import", "mod-authn-otp", "users.otp", "--pins-htpasswd", "pins.htpasswd"])
         #expect(real.stdout.contains("Imported 3 users."), "\(real.combined)")

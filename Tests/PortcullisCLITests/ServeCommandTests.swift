@@ -84,6 +84,8 @@ import Testing
         #expect(sessions.first?["user"] as? String == "alice")
         #expect(sessions.first?["clientIP"] as? String == "127.0.0.1")
         #expect(sessions.first?["domain"] as? String == "localhost" && sessions.first?["factors"] as? String == "password+code")
+        let users = try JSONSerialization.jsonObject(with: Data(try harness.run(["user", "list", "--json"]).stdout.utf8)) as? [[String: Any]]
+        #expect((users?.first?["lastLogin"] as? String)?.hasPrefix("20") == true && users?.first?["deviceCount"] as? Int == 1, "\(String(describing: users))")
         let table = try harness.run(["session", "list"])
         #expect(table.stdout.contains("alice") && table.stdout.contains("DOMAIN") && table.stdout.contains("localhost") && table.stdout.contains("password+code"), "\(table.stdout)")
 

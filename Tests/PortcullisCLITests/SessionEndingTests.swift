@@ -98,7 +98,7 @@ import Testing
         let alice = try LoggedIn(harness)
         defer { alice.server.stop() }
 
-        #expect(try harness.run(["user", "remove", "alice"]).stdout.contains("with their OTP devices, app passwords and sessions"))
+        #expect(try harness.run(["user", "remove", "alice", "--yes"]).stdout.contains("with their OTP devices, app passwords and sessions"))
         #expect(try alice.storedSessions() == 0)
         #expect(try alice.refusedSoon(), "the running server still accepted a removed user's session")
         #expect(try harness.sql("SELECT kind FROM changes ORDER BY seq DESC LIMIT 1").trimmingCharacters(in: .whitespacesAndNewlines) == "user_removed")

@@ -38,11 +38,20 @@ import Testing
         #expect(user?["email"] as? String == "alice@example.com")
         #expect(try cli.run(["user", "enable", "alice"]).status == 0)
         #expect(try cli.run(["user", "show", "alice"]).stdout.contains("Disabled:     no"))
+        let table = try cli.run(["user", "list"]).stdout
+        #expect(table.contains("DEVICES  STATE     LAST LOGIN") && table.contains("admins,dev") && table.contains("active") && table.contains("never"), "\(table)")
+        let listed = try JSONSerialization.jsonObject(with: Data(try cli.run(["user", "list", "--json"]).stdout.utf8)) as? [[String: Any]]
+        #expect(listed?.first?["deviceCount"] as? Int == 0 && listed?.first?["locked"] as? Bool == false && listed?.first?["lastLogin"] as? String == "never")
+
+        // Removing asks on a terminal; without one it needs --yes, and removes nothing.
+        let unasked = try cli.run(["user", "remove", "alice"])
+        #expect(unasked.status != 0 && unasked.stderr.contains("Add --yes to remove 'alice' without asking"), "\(unasked.combined)")
+        #expect(try cli.run(["user", "show", "alice"]).status == 0)
 
         #expect(try cli.run(["user", "passwd", "alice", "--password-stdin"], input: "second password\n").status == 0)
         #expect(try cli.sql("SELECT password_hash FROM users WHERE name = 'alice'") != hash)
 
-        #expect(try cli.run(["user", "remove", "alice"]).status == 0)
+        #expect(try cli.run(["user", "remove", "alice", "--yes"]).status == 0)
         #expect(try cli.run(["user", "list"]).stdout.contains("No users yet"))
     }
 
@@ -71,7 +80,7 @@ import Testing
         #expect(try cli.run(["user", "show", "dave"]).status != 0, "no user was added")
         #expect(try cli.run(["user", "passwd", "alice", "--password-stdin"], input: "short\n").status != 0)
         #expect(try cli.run(["user", "add", "dave", "--password-stdin"], input: "abcd\n", extraEnvironment: ["PORTCULLIS_AUTH_PASSWORD_MIN_LENGTH": "4"]).status == 0)
-        #expect(try cli.run(["user", "remove", "dave"]).status == 0)
+        #expect(try cli.run(["user", "remove", "dave", "--yes"]).status == 0)
 
         // No terminal and no --password-stdin: refused, with the way to do it.
         let noTTY = try cli.run(["user", "add", "carol"])

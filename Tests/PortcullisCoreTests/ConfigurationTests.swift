@@ -236,6 +236,18 @@ import Testing
         #expect(try self.load("storage:\n  sqlite:\n    path: data/x.sqlite3\n").sqlitePath == "data/x.sqlite3", "without a file's folder nothing moves")
     }
 
+    @Test("an unknown key names the closest known one and checks its value against it; an unknown PORTCULLIS_ variable is a warning")
+    func typos() throws {
+        #expect(problems("regulation:\n  ban_tme: 10m\n") == ["regulation.ban_tme (in test.yml) is not a known key; did you mean regulation.ban_time?"])
+        let both = problems("regulation:\n  ban_tme: forever\n")
+        #expect(both.count == 1 && both[0].contains("did you mean regulation.ban_time? Its value 'forever' would not do there either; allowed:"), "\(both)")
+        #expect(problems("session:\n  cookies:\n    - domian: example.com\n").first?.contains("did you mean session.cookies.0.domain?") == true)
+        #expect(problems("zzz: 1\n").first?.contains("Known keys:") == true, "nothing near: the list of keys")
+        let loaded = try load(nil, ["PORTCULLIS_REGULATION_BAN_TME": "1m", "PORTCULLIS_CONFIG": "x.yml", "PORTCULLIS_TOTP_SKEW": "2"])
+        #expect(loaded.warnings == ["The environment variable PORTCULLIS_REGULATION_BAN_TME is not a Portcullis setting and is ignored; did you mean PORTCULLIS_REGULATION_BAN_TIME?"])
+        #expect(loaded.totpSkew == 2)
+    }
+
     @Test("every problem is reported at once, naming the key, the value and what is allowed")
     func allProblems() {
         let found = problems("""

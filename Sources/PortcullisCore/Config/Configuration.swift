@@ -52,6 +52,10 @@ public struct Configuration: Sendable, Equatable {
     /// `auth.password_min_length`: the fewest characters a new password may have.
     public var passwordMinLength = 8
 
+    /// What loading noticed but did not refuse (an unknown `PORTCULLIS_*` variable), for
+    /// `config check` and the server's log.
+    public var warnings: [String] = []
+
     // MARK: basic
 
     /// `basic.*`: HTTP Basic with password + code on the verify endpoints, for clients that cannot show a form.

@@ -224,6 +224,50 @@ enum ConfigurationKeys {
         }
     }
 
+    /// The problem of an unknown key: the closest known key when one is near (with its value
+    /// checked against it), else the list of known keys.
+    static func unknownKeyProblem(_ path: String, value: String, origin: String) -> String {
+        let index = path.split(separator: ".").first { $0.allSatisfy(\.isASCIIDigit) }.map(String.init) ?? "0"
+        let candidates = all.filter { !$0.isSecret }.map { $0.path.replacing("*", with: index) }
+        guard let closest = closest(to: path, among: candidates) else {
+            return "\(path) (in \(origin)) is not a known key. Known keys: \(documentedPaths.joined(separator: ", "))."
+        }
+        var message = "\(path) (in \(origin)) is not a known key; did you mean \(closest)?"
+        if let (key, keyIndex) = key(for: closest) {
+            var scratch = Configuration()
+            if !key.apply(&scratch, value, keyIndex ?? 0) { message += " Its value '\(value)' would not do there either; allowed: \(key.allowed)." }
+        }
+        return message
+    }
+
+    /// The warning for a `PORTCULLIS_*` variable that sets nothing, with the closest one that would.
+    static func unknownVariableWarning(_ name: String) -> String {
+        let candidates = all.filter { !$0.path.contains("*") }.map { ConfigurationLoader.environmentName(for: $0.path) }
+        let hint = closest(to: name, among: candidates).map { "; did you mean \($0)?" } ?? ""
+        return "The environment variable \(name) is not a Portcullis setting and is ignored\(hint)"
+    }
+
+    /// The candidate nearest `text` by edit distance, when near enough to be a typo.
+    static func closest(to text: String, among candidates: [String]) -> String? {
+        let scored = candidates.map { ($0, editDistance(Array(text.utf8), Array($0.utf8))) }
+        guard let best = scored.min(by: { $0.1 < $1.1 }), best.1 <= max(2, best.0.utf8.count / 4) else { return nil }
+        return best.0
+    }
+
+    /// Levenshtein distance over bytes.
+    static func editDistance(_ a: [UInt8], _ b: [UInt8]) -> Int {
+        guard !a.isEmpty else { return b.count }
+        var previous = Array(0...b.count)
+        for (i, x) in a.enumerated() {
+            var current = [i + 1] + Array(repeating: 0, count: b.count)
+            for (j, y) in b.enumerated() {
+                current[j + 1] = min(previous[j + 1] + 1, current[j] + 1, previous[j] + (x == y ? 0 : 1))
+            }
+            previous = current
+        }
+        return previous[b.count]
+    }
+
     /// The paths shown in "known keys" messages (secrets left out).
     static var documentedPaths: [String] {
         all.filter { !$0.isSecret }.map { $0.path.replacing(".*.", with: "[].") }

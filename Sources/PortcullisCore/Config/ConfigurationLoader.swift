@@ -28,6 +28,7 @@ public enum ConfigurationLoader {
         baseDirectory: String? = nil
     ) throws -> Configuration {
         var problems: [String] = []
+        var warnings: [String] = []
         var values: [String: (value: String, origin: String)] = [:]
         var structured: [String: Any] = [:]
 
@@ -61,14 +62,17 @@ public enum ConfigurationLoader {
                 }
                 origin = "file \(value) (from \(name))"
             }
-            guard let path = ConfigurationKeys.path(forEnvironmentName: variable) else { continue }
+            guard let path = ConfigurationKeys.path(forEnvironmentName: variable) else {
+                if name != "PORTCULLIS_CONFIG" { warnings.append(ConfigurationKeys.unknownVariableWarning(name)) }
+                continue
+            }
             values[path] = (text, origin)
         }
 
         var configuration = Configuration()
         for (path, entry) in values.sorted(by: { $0.key < $1.key }) {
             guard let (key, index) = ConfigurationKeys.key(for: path) else {
-                problems.append("\(path) (in \(entry.origin)) is not a known key. Known keys: \(ConfigurationKeys.documentedPaths.joined(separator: ", ")).")
+                problems.append(ConfigurationKeys.unknownKeyProblem(path, value: entry.value, origin: entry.origin))
                 continue
             }
             if key.isSecret, entry.origin == source {
@@ -95,6 +99,7 @@ public enum ConfigurationLoader {
         guard problems.isEmpty else {
             throw CoreError(.invalidConfiguration, problems.joined(separator: "\n"))
         }
+        configuration.warnings = warnings.sorted()
         return configuration
     }
 

@@ -132,6 +132,13 @@ extension SQLiteStore {
         }
     }
 
+    public func lastLogins() async throws -> [String: Int64] {
+        try await exclusive("read the last logins") { connection in
+            let rows = try await connection.query("SELECT lower(user_name) AS name, max(at) AS at FROM audit WHERE event = 'login_succeeded' GROUP BY lower(user_name)")
+            return Dictionary(rows.map { ($0.column("name")?.string ?? "", Int64($0.column("at")?.integer ?? 0)) }, uniquingKeysWith: max)
+        }
+    }
+
     public func auditEntries(userName: String?, since unixTime: Int64, limit: Int) async throws -> [AuditEntry] {
         try await exclusive("read the audit trail") { connection in
             var sql = "SELECT * FROM audit WHERE at >= ?"

@@ -64,6 +64,7 @@ struct AppPasswordCommand: AsyncParsableCommand {
                 let expiresAt = expires.flatMap(DurationParser.seconds).map { now + $0 }
                 _ = try await session.store.addAppPassword(AppPasswordRecord(userID: user.id, label: label, hash: password.storageHash, createdAt: now,
                                                                              expiresAt: expiresAt, level: authLevel ?? .passwordAndCode))
+                try await session.audit(.appPasswordAdded, user: user.name, "user app-password add, '\(label)', level \(level), expires \(formatTime(expiresAt))")
                 if json {
                     return try JSONOutput.print(Output(user: user.name, label: label, password: password.text, expires: formatTime(expiresAt), level: level))
                 }
@@ -115,6 +116,7 @@ struct AppPasswordCommand: AsyncParsableCommand {
             try await StorageSession.with(options) { session in
                 let user = try await session.vault.requireUser(name)
                 try await session.store.removeAppPassword(userID: user.id, label: label)
+                try await session.audit(.appPasswordRemoved, user: user.name, "user app-password remove, '\(label)'")
                 print("Removed app password '\(label)' of \(user.name).")
             }
         }

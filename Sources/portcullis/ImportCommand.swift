@@ -69,6 +69,9 @@ struct ImportCommand: AsyncParsableCommand {
             }
             guard !plan.users.isEmpty else { throw CLIError("Nothing to import: every entry was skipped (see above).") }
             let count = try await session.vault.importPlan(plan, at: currentUnixTime())
+            for user in plan.users {
+                try await session.audit(.imported, user: user.name, "import, \(user.devices.count) device\(user.devices.count == 1 ? "" : "s")")
+            }
             print("Imported \(count) user\(count == 1 ? "" : "s").")
         }
     }

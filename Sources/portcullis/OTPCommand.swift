@@ -173,6 +173,7 @@ struct OTPAdd: AsyncParsableCommand {
             let device = try await session.vault.addDevice(
                 userName: user.name, label: label, parameters: parameters, secret: secretBytes, pin: pin,
                 initialCounter: counter, at: currentUnixTime())
+            try await session.audit(.deviceAdded, user: user.name, "user otp add, device '\(device.label)' (\(parameters.type.rawValue.uppercased()))")
             try showEnrolment(user: user, device: device, secret: secretBytes, issuer: configuration.totpIssuer,
                               counter: counter, options: enrolment)
         }
@@ -210,6 +211,7 @@ struct OTPRemove: AsyncParsableCommand {
         try await StorageSession.with(options) { session in
             let (user, device) = try await session.vault.requireDevice(userName: name, label: label)
             try await session.store.removeDevice(userID: user.id, label: device.label)
+            try await session.audit(.deviceRemoved, user: user.name, "user otp remove, device '\(device.label)'")
             print("Removed device '\(device.label)' of '\(user.name)'.")
         }
     }

@@ -38,12 +38,14 @@ struct RotateKey: AsyncParsableCommand {
             case (_, let target?):
                 try KeyFile.createExclusive(target, text: newKey.fileText)
                 let count = try await rotateOrRemove(target, session: session, newKey: newKey)
+                try await session.audit(.keyRotated, user: "", "storage rotate-key, key \(oldFingerprint) → \(newKey.fingerprint), \(count) secrets")
                 print("Re-encrypted \(count) secrets: key \(oldFingerprint) → \(newKey.fingerprint). The new key is in \(target); use it from now on.")
             case (.file(let path), nil):
                 let pending = path + ".new"
                 try KeyFile.createExclusive(pending, text: newKey.fileText)
                 let count = try await rotateOrRemove(pending, session: session, newKey: newKey)
                 try KeyFile.replace(path, with: pending)
+                try await session.audit(.keyRotated, user: "", "storage rotate-key, key \(oldFingerprint) → \(newKey.fingerprint), \(count) secrets")
                 print("Re-encrypted \(count) secrets: key \(oldFingerprint) → \(newKey.fingerprint), now in \(path). Back up the new key file.")
             }
         }

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import PortcullisCore
 import PortcullisStore
 
@@ -131,6 +134,19 @@ struct StorageSession {
 
     func close() async {
         try? await store.close()
+    }
+
+    /// Records an administrator's change in the audit trail: what, about whom, the detail, and the
+    /// account that ran the command.
+    func audit(_ event: AuditEntry.Event, user: String, _ detail: String) async throws {
+        try await store.appendAudit(AuditEntry(time: currentUnixTime(), event: event, userName: user, clientIP: "",
+                                               reason: "\(detail) (by \(Self.operatorName))"))
+    }
+
+    /// The local account running this command.
+    static var operatorName: String {
+        if let entry = getpwuid(geteuid()), let name = entry.pointee.pw_name { return String(cString: name) }
+        return "uid \(geteuid())"
     }
 
     /// Runs `body` with an open session and closes it afterwards, also on error. Only with

@@ -76,6 +76,8 @@ struct UserAdd: AsyncParsableCommand {
             }
             let password = noPassword ? nil : try PasswordInput.newPassword(fromStandardInput: passwordStdin, minimumLength: session.configuration.passwordMinLength)
             record = try await session.vault.addUser(record, password: password)
+            try await session.audit(.userAdded, user: record.name, "user add" + (record.groups.isEmpty ? "" : ", groups \(record.groups.joined(separator: ","))")
+                                    + (password == nil ? ", no password" : ""))
             print("Added user '\(record.name)'. Next, give them an authenticator: portcullis user otp add \(record.name)")
         }
     }
@@ -172,6 +174,7 @@ struct UserRemove: AsyncParsableCommand {
                 guard answer.trimmingASCIIWhitespace() == user.name else { throw CLIError("The name did not match; nothing was removed.") }
             }
             try await session.store.deleteUser(named: user.name)
+            try await session.audit(.userRemoved, user: user.name, "user remove")
             print("Removed user '\(user.name)' with their OTP devices, app passwords and sessions.")
         }
     }
@@ -199,6 +202,7 @@ struct UserEnable: AsyncParsableCommand {
 private func setDisabled(_ disabled: Bool, name: String, options: GlobalOptions) async throws {
     try await StorageSession.with(options) { session in
         let (user, ended) = try await session.vault.setDisabled(userName: name, disabled: disabled)
+        try await session.audit(disabled ? .userDisabled : .userEnabled, user: user.name, disabled ? "user disable, \(ended) sessions ended" : "user enable")
         print(disabled ? "Disabled user '\(user.name)'" + endedSessionsNote(ended) + "." : "Enabled user '\(user.name)'.")
     }
 }
@@ -250,6 +254,7 @@ struct UserPasswd: AsyncParsableCommand {
             _ = try await session.vault.requireUser(name)
             let password = try PasswordInput.newPassword(fromStandardInput: passwordStdin, minimumLength: session.configuration.passwordMinLength)
             let ended = try await session.vault.setPassword(userName: name, password: password, endingSessions: !keepSessions)
+            try await session.audit(.passwordChanged, user: try await session.vault.requireUser(name).name, "user passwd, \(ended) sessions ended")
             print("Set a new password for '\(name)'" + endedSessionsNote(ended) + ".")
         }
     }

@@ -11,6 +11,19 @@ public struct AuditEntry: Sendable, Equatable, Codable {
         case locked
         case unlocked
         case banRemoved = "ban_removed"
+        // What administrators change with the command line (client address "", the reason names
+        // the command and who ran it).
+        case userAdded = "user_added"
+        case userRemoved = "user_removed"
+        case userDisabled = "user_disabled"
+        case userEnabled = "user_enabled"
+        case passwordChanged = "password_changed"
+        case deviceAdded = "device_added"
+        case deviceRemoved = "device_removed"
+        case appPasswordAdded = "app_password_added"
+        case appPasswordRemoved = "app_password_removed"
+        case keyRotated = "key_rotated"
+        case imported
     }
 
     public var time: Int64

@@ -22,6 +22,7 @@ command -v chromium >/dev/null || needed+=(chromium)
 command -v chromedriver >/dev/null || needed+=(chromium-driver)
 command -v fail2ban-regex >/dev/null || needed+=(fail2ban)
 command -v wrk >/dev/null || needed+=(wrk)
+command -v systemd-analyze >/dev/null || needed+=(systemd)
 if [ ${#needed[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
     echo "Installing test tools: ${needed[*]}"

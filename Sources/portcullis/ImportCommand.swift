@@ -30,6 +30,7 @@ struct ImportCommand: AsyncParsableCommand {
     struct Options: ParsableArguments {
         @OptionGroup var global: GlobalOptions
         @Flag(help: "Only print what would be created and what would be skipped.") var dryRun = false
+        @Flag(help: "Leave out users who exist already (otherwise nothing is imported when one does).") var skipExisting = false
     }
 
     static func read(_ path: String, what: String) throws -> String {
@@ -58,14 +59,19 @@ struct ImportCommand: AsyncParsableCommand {
             }
         }
         try await StorageSession.with(options.global, creating: !options.dryRun) { session in
+            var plan = plan
             let conflicts = try await session.vault.conflicts(in: plan)
-            for name in conflicts { print("conflict: a user named '\(name)' exists already") }
+            for name in conflicts { print("\(options.skipExisting ? "skip" : "conflict"): a user named '\(name)' exists already") }
+            if options.skipExisting {
+                let existing = Set(conflicts.map { $0.lowercased() })
+                plan.users.removeAll { existing.contains($0.name.lowercased()) }
+            }
             guard !options.dryRun else {
                 print("Dry run: nothing was changed. \(plan.users.count) users would be created, \(plan.skipped.count) entries skipped.")
                 return
             }
-            guard conflicts.isEmpty else {
-                throw CLIError("Nothing was imported: \(conflicts.count) user\(conflicts.count == 1 ? "" : "s") exist already (\(conflicts.joined(separator: ", "))). Remove or rename them, or edit the file.")
+            guard conflicts.isEmpty || options.skipExisting else {
+                throw CLIError("Nothing was imported: \(conflicts.count) user\(conflicts.count == 1 ? "" : "s") exist already (\(conflicts.joined(separator: ", "))). Remove or rename them, edit the file, or add --skip-existing.")
             }
             guard !plan.users.isEmpty else { throw CLIError("Nothing to import: every entry was skipped (see above).") }
             let count = try await session.vault.importPlan(plan, at: currentUnixTime())
@@ -73,6 +79,12 @@ struct ImportCommand: AsyncParsableCommand {
                 try await session.audit(.imported, user: user.name, "import, \(user.devices.count) device\(user.devices.count == 1 ? "" : "s")")
             }
             print("Imported \(count) user\(count == 1 ? "" : "s").")
+            // Without a password they cannot log in with the form (unless auth.mode is otp_only).
+            let passwordless = plan.users.filter { $0.passwordHash == nil && $0.password == nil }.map(\.name)
+            if !passwordless.isEmpty, session.configuration.authMode == .passwordAndOTP {
+                print("\(passwordless.count) user\(passwordless.count == 1 ? " has" : "s have") no password yet; set one with:")
+                for name in passwordless { print("  portcullis user passwd \(name)") }
+            }
         }
     }
 

@@ -97,7 +97,15 @@ import Testing
         #expect(try harness.sql("SELECT password_hash FROM users WHERE name = 'gina'").hasPrefix("$scrypt$"))
 
         try "otpauth://totp/Authelia:hana?secret=JBSWY3DPEHPK3PXP&issuer=Authelia\n".write(toFile: harness.file("uris.txt"), atomically: true, encoding: .utf8)
-        #expect(try harness.run(["import", "otpauth", "uris.txt"]).stdout.contains("Imported 1 user."))
+        let hana = try harness.run(["import", "otpauth", "uris.txt"]).stdout
+        #expect(hana.contains("Imported 1 user.") && hana.contains("1 user has no password yet; set one with:\n  portcullis user passwd hana"), "\(hana)")
+        // --skip-existing imports the others when some exist already.
+        try "otpauth://totp/Authelia:hana?secret=JBSWY3DPEHPK3PXP&issuer=Authelia\notpauth://totp/Authelia:iris?secret=JBSWY3DPEHPK3PXP&issuer=Authelia\n"
+            .write(toFile: harness.file("more.txt"), atomically: true, encoding: .utf8)
+        #expect(try harness.run(["import", "otpauth", "more.txt"]).stderr.contains("or add --skip-existing"))
+        let skipping = try harness.run(["import", "otpauth", "more.txt", "--skip-existing"])
+        #expect(skipping.stdout.contains("skip: a user named 'hana' exists already") && skipping.stdout.contains("Imported 1 user."), "\(skipping.combined)")
+        #expect(try harness.run(["user", "remove", "iris", "--yes"]).status == 0)
         try "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ\n".write(toFile: harness.file(".totp_secret"), atomically: true, encoding: .utf8)
         #expect(try harness.run(["import", "simpleotp", ".totp_secret", "--user", "ivan"]).stdout.contains("Imported 1 user."))
 

@@ -41,7 +41,8 @@ public enum HtpasswdImporter {
     }
 }
 
-/// Reads the `basic_auth` (or `basicauth`) blocks of a Caddyfile: `user hash` lines.
+/// Reads the `basic_auth` (or `basicauth`) blocks of a Caddyfile: `user hash` lines. Older Caddy 2
+/// versions wrote the bcrypt hash Base64-encoded (`JDJhJDE0JE…`); those are decoded.
 public enum CaddyfileBasicAuth {
     public static func hashes(_ text: String) -> [String: String] {
         var hashes: [String: String] = [:]
@@ -61,7 +62,12 @@ public enum CaddyfileBasicAuth {
                 depth -= 1
                 continue
             }
-            if inside != nil, words.count == 2, PasswordHasher.isStrong(words[1]) { hashes[words[0]] = words[1] }
+            guard inside != nil, words.count == 2 else { continue }
+            if PasswordHasher.isStrong(words[1]) {
+                hashes[words[0]] = words[1]
+            } else if let decoded = Base64.decode(words[1]), let text = String(validating: decoded, as: UTF8.self), PasswordHasher.isStrong(text) {
+                hashes[words[0]] = text
+            }
         }
         return hashes
     }

@@ -14,7 +14,7 @@ struct AccessCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Show which rule decides a request to URL, rule by rule, and the policy that applies.",
             discussion: """
-            The URL is read as the verify endpoints read it: the path is decoded and normalised before rules see it.
+            The URL is read as the verify endpoints read it: the path is decoded and normalised before rules see it. \
             Without --user the request is anonymous; a rule that names users or groups then asks for a login.
 
             Examples:

@@ -8,13 +8,13 @@ struct AppPasswordCommand: AsyncParsableCommand {
         commandName: "app-password",
         abstract: "Passwords for one device each (WebDAV, calendar, git), used with HTTP Basic without a code.",
         discussion: """
-            An app password is 160 random bits, shown once and stored only as a hash. It works as the
+            An app password is 160 random bits, shown once and stored only as a hash. It works as the \
             Basic password on its own (no code), for one user, until it expires or is removed:
 
               portcullis user app-password add alice --label phone-calendar --expires 90d
               curl -u 'alice:abcd-efgh-...' https://dav.example.com/
 
-            With access rules, an app password opens what two factors open (--level two_factor, the
+            With access rules, an app password opens what two factors open (--level two_factor, the \
             default), or with --level one_factor only addresses whose rule is one_factor or bypass.
             """,
         subcommands: [Add.self, List.self, Remove.self]

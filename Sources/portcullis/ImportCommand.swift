@@ -19,8 +19,8 @@ struct ImportCommand: AsyncParsableCommand {
         commandName: "import",
         abstract: "Import users and their OTP secrets from mod_authn_otp, htpasswd, caddy-basicauth-totp, Forward Auth TOTP, simpleotp or otpauth:// URIs.",
         discussion: """
-            Every importer prints what it would create and what it skips and why. With --dry-run that is all
-            it does; otherwise it creates everything in one transaction, or nothing (for example when a user
+            Every importer prints what it would create and what it skips and why. With --dry-run that is all \
+            it does; otherwise it creates everything in one transaction, or nothing (for example when a user \
             exists already). Secrets are stored encrypted like any other.
             """,
         subcommands: [ModAuthnOTP.self, Htpasswd.self, CaddyBasicAuthTOTP.self, ForwardAuthTOTP.self, SimpleOTP.self, OTPAuth.self]

@@ -114,7 +114,7 @@ struct OTPAdd: AsyncParsableCommand {
         commandName: "add",
         abstract: "Give a user an OTP device, and show its QR code.",
         discussion: """
-            Without --secret a new 160-bit secret is made. TOTP devices use the totp.* settings unless
+            Without --secret a new 160-bit secret is made. TOTP devices use the totp.* settings unless \
             the options say otherwise.
 
               portcullis user otp add alice                         # TOTP, QR code on the terminal

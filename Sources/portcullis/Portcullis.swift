@@ -7,8 +7,9 @@ struct Portcullis: AsyncParsableCommand {
         commandName: "portcullis",
         abstract: "A second factor (one-time codes) in front of any web app.",
         discussion: """
-            Data lives in ./portcullis-data/ unless a configuration file (--config) or the environment
-            (PORTCULLIS_STORAGE_SQLITE_PATH, ...) says otherwise. Start with:
+            Every command reads its configuration from --config FILE, else PORTCULLIS_CONFIG, else \
+            ./portcullis.yml, else /etc/portcullis/portcullis.yml; without one, data lives in ./portcullis-data/. \
+            Environment variables (PORTCULLIS_STORAGE_SQLITE_PATH, ...) override any key. Start with:
 
               portcullis user add alice          # asks for a password twice
               portcullis user otp add alice      # prints a QR code to scan

@@ -22,15 +22,15 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Run the gate: forward-auth endpoints for your proxy and the login portal.",
         discussion: """
-            Without a configuration it listens on 127.0.0.1:9091 with the database in ./portcullis-data/
-            and serves http://localhost:9091 (try: portcullis user add alice, then open
+            Without a configuration it listens on 127.0.0.1:9091 with the database in ./portcullis-data/ \
+            and serves http://localhost:9091 (try: portcullis user add alice, then open \
             http://localhost:9091/login). For real domains, write a configuration:
 
               portcullis config template > portcullis.yml   # edit session.cookies
               portcullis config check --config portcullis.yml
               portcullis serve --config portcullis.yml
 
-            Endpoints for proxies: /api/authz/forward-auth (Caddy, Traefik, HAProxy),
+            Endpoints for proxies: /api/authz/forward-auth (Caddy, Traefik, HAProxy), \
             /api/authz/auth-request (nginx). Stop with Ctrl-C or SIGTERM.
             """
     )

@@ -17,9 +17,9 @@ struct RotateKey: AsyncParsableCommand {
         commandName: "rotate-key",
         abstract: "Re-encrypt every OTP secret under a new storage key, all or nothing.",
         discussion: """
-            With a key file, the new key replaces it (the new key is written beside it first, then the
-            secrets are re-encrypted in one transaction, then the file is swapped; an interrupted run is
-            completed or undone the next time portcullis starts). With PORTCULLIS_STORAGE_ENCRYPTION_KEY,
+            With a key file, the new key replaces it (the new key is written beside it first, then the \
+            secrets are re-encrypted in one transaction, then the file is swapped; an interrupted run is \
+            completed or undone the next time portcullis starts). With PORTCULLIS_STORAGE_ENCRYPTION_KEY, \
             give --new-key-file and put the new key into the environment afterwards.
             """
     )
@@ -111,7 +111,7 @@ struct Restore: AsyncParsableCommand {
         commandName: "restore",
         abstract: "Replace the store with a backup made by 'storage backup'; stop the servers first. The replaced store is kept.",
         discussion: """
-            The backup must be a Portcullis database whose OTP secrets are encrypted with the storage key
+            The backup must be a Portcullis database whose OTP secrets are encrypted with the storage key \
             the configuration names; put that key in place first when restoring onto a new machine.
             """
     )

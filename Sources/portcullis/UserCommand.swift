@@ -46,7 +46,7 @@ struct UserAdd: AsyncParsableCommand {
         commandName: "add",
         abstract: "Add a user.",
         discussion: """
-            The password is asked for twice on the terminal, or read from the first line of standard input
+            The password is asked for twice on the terminal, or read from the first line of standard input \
             with --password-stdin. It is never taken from the command line, where other users could see it.
 
               portcullis user add alice --display-name "Alice Liddell" --email alice@example.com --groups admins,dev

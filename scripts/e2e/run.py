@@ -187,7 +187,7 @@ class Stack:
             write_file(os.path.join(folder, "snippets", name), self.substitute_ports(read_file(os.path.join(ROOT, "deploy/nginx/snippets", name))))
         key, certificate = self.certificate(folder)
         site = self.substitute_ports(read_file(os.path.join(ROOT, "deploy/nginx/portcullis-site.conf")))
-        site = site.replace("listen 443 ssl;", f"listen 127.0.0.1:{HTTPS_PORT} ssl;")
+        site = site.replace("listen 443 ssl;", f"listen 127.0.0.1:{HTTPS_PORT} ssl;").replace("listen 80;", f"listen 127.0.0.1:{HTTP_PORT};")
         site = re.sub(r"ssl_certificate /etc/letsencrypt/\S+;", f"ssl_certificate {certificate};", site)
         site = re.sub(r"ssl_certificate_key /etc/letsencrypt/\S+;", f"ssl_certificate_key {key};", site)
         site = site.replace("include snippets/", f"include {folder}/snippets/")
@@ -489,6 +489,13 @@ def check_host_mismatch(stack, user):
            "401 and no Remote-User", output[:600])
 
 
+def check_http_redirect():
+    """nginx's port-80 server block sends plain http to https, path and query kept."""
+    output = curl("--resolve", f"app.example.com:{HTTP_PORT}:127.0.0.1", "-o", "/dev/null", "-w", "%{http_code} %{redirect_url}",
+                  f"http://app.example.com:{HTTP_PORT}/reports?x=1")
+    expect(output == "301 https://app.example.com/reports?x=1", "plain http on nginx's port 80 block", "301 to https", output)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bin", required=True, help="the portcullis binary")
@@ -514,6 +521,7 @@ def main():
                 run_flows(stack, proxy, f"alice-{proxy}", driver, post_status=302 if proxy == "nginx" else 303)
                 if proxy == "nginx":
                     check_host_mismatch(stack, "mallory-nginx")
+                    check_http_redirect()
                 print("all flows passed")
                 if arguments.screenshots and proxy == proxies[0]:
                     screenshots(driver, arguments.screenshots, stack, f"alice-{proxy}")

@@ -123,11 +123,18 @@ public protocol AppPasswordStore: Sendable {
     func touchAppPassword(id: Int64, at unixTime: Int64) async throws
 }
 
+extension AuditStore {
+    /// Entries since `unixTime`, of one user name when given, oldest first, at most `limit`.
+    public func auditEntries(userName: String?, since unixTime: Int64, limit: Int) async throws -> [AuditEntry] {
+        try await auditEntries(userName: userName, event: nil, since: unixTime, limit: limit)
+    }
+}
+
 /// The audit trail.
 public protocol AuditStore: Sendable {
     func appendAudit(_ entry: AuditEntry) async throws
-    /// Entries since `unixTime`, of one user name when given, oldest first, at most `limit`.
-    func auditEntries(userName: String?, since unixTime: Int64, limit: Int) async throws -> [AuditEntry]
+    /// Entries since `unixTime`, of one user name and one event when given, oldest first, at most `limit`.
+    func auditEntries(userName: String?, event: AuditEntry.Event?, since unixTime: Int64, limit: Int) async throws -> [AuditEntry]
     /// Removes entries older than `unixTime` (`audit.retention`). Returns how many went.
     func purgeAudit(before unixTime: Int64) async throws -> Int
     /// Each user name's last successful login still in the audit trail (names in lower case).

@@ -43,7 +43,7 @@ struct AuditCommand: AsyncParsableCommand {
     func run() async throws {
         try await StorageSession.with(options) { session in
             let start = currentUnixTime() - (DurationParser.seconds(since) ?? 86_400)
-            let rows = try await session.store.auditEntries(userName: user, since: start, limit: limit).filter { event == nil || $0.event.rawValue == event }.map {
+            let rows = try await session.store.auditEntries(userName: user, event: event.flatMap(AuditEntry.Event.init(rawValue:)), since: start, limit: limit).map {
                 Row(time: formatTime($0.time), event: $0.event.rawValue, user: $0.userName, clientIP: $0.clientIP, reason: $0.reason)
             }
             if json { return try JSONOutput.print(rows) }

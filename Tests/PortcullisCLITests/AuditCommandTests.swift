@@ -34,6 +34,9 @@ import Testing
 
         let removed = try harness.run(["audit", "--event", "user_removed", "--json"])
         #expect((try JSONSerialization.jsonObject(with: Data(removed.stdout.utf8)) as? [[String: Any]])?.count == 1, "\(removed.stdout)")
+        // The filter applies before the limit: the one removal, the last of eleven entries, is found with --limit 1.
+        let limited = try harness.run(["audit", "--event", "user_removed", "--limit", "1", "--json"])
+        #expect((try JSONSerialization.jsonObject(with: Data(limited.stdout.utf8)) as? [[String: Any]])?.first?["event"] as? String == "user_removed", "\(limited.stdout)")
         let unknown = try harness.run(["audit", "--action", "user_vanished"])
         #expect(unknown.status != 0 && unknown.stderr.contains("is not an event; use one of:"), "\(unknown.combined)")
     }

@@ -240,7 +240,7 @@ import Testing
     func typos() throws {
         #expect(problems("regulation:\n  ban_tme: 10m\n") == ["regulation.ban_tme (in test.yml) is not a known key; did you mean regulation.ban_time?"])
         let both = problems("regulation:\n  ban_tme: forever\n")
-        #expect(both.count == 1 && both[0].contains("did you mean regulation.ban_time? Its value 'forever' would not do there either; allowed:"), "\(both)")
+        #expect(both.count == 1 && both[0].contains("did you mean regulation.ban_time? Its value would not do there either; allowed:") && !both[0].contains("forever"), "\(both)")
         #expect(problems("session:\n  cookies:\n    - domian: example.com\n").first?.contains("did you mean session.cookies.0.domain?") == true)
         #expect(problems("zzz: 1\n").first?.contains("Known keys:") == true, "nothing near: the list of keys")
         let loaded = try load(nil, ["PORTCULLIS_REGULATION_BAN_TME": "1m", "PORTCULLIS_CONFIG": "x.yml", "PORTCULLIS_TOTP_SKEW": "2"])

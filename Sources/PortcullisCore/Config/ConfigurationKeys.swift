@@ -235,7 +235,8 @@ enum ConfigurationKeys {
         var message = "\(path) (in \(origin)) is not a known key; did you mean \(closest)?"
         if let (key, keyIndex) = key(for: closest) {
             var scratch = Configuration()
-            if !key.apply(&scratch, value, keyIndex ?? 0) { message += " Its value '\(value)' would not do there either; allowed: \(key.allowed)." }
+            // The value is not repeated: the key it was meant for may have been a secret one.
+            if !key.apply(&scratch, value, keyIndex ?? 0) { message += " Its value would not do there either; allowed: \(key.allowed)." }
         }
         return message
     }

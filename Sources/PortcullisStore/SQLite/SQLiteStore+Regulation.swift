@@ -139,13 +139,18 @@ extension SQLiteStore {
         }
     }
 
-    public func auditEntries(userName: String?, since unixTime: Int64, limit: Int) async throws -> [AuditEntry] {
+    public func auditEntries(userName: String?, event: AuditEntry.Event?, since unixTime: Int64, limit: Int) async throws -> [AuditEntry] {
         try await exclusive("read the audit trail") { connection in
             var sql = "SELECT * FROM audit WHERE at >= ?"
             var binds: [SQLiteData] = [.int64(unixTime)]
             if let userName {
                 sql += " AND user_name = ?"
                 binds.append(.text(userName))
+            }
+            // Filtered here, before the limit: a flood of failures must not hide the entries asked for.
+            if let event {
+                sql += " AND event = ?"
+                binds.append(.text(event.rawValue))
             }
             sql += " ORDER BY at, id LIMIT ?"
             binds.append(.integer(max(0, limit)))

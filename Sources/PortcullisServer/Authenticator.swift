@@ -1,4 +1,4 @@
-import Logging
+public import Logging
 public import PortcullisCore
 public import PortcullisStore
 
@@ -35,6 +35,9 @@ public struct Authenticator: Sendable {
         case success(UserRecord, level: AuthLevel)
         /// `hint` is set only when the password was right (or in `otp_only` mode, never).
         case failure(Failure, hint: Hint?)
+        /// Not decided: the user's one-time-code secrets cannot be decrypted (the storage key is
+        /// wrong; logged as an error and reported by the health check). Counts as no attempt.
+        case unavailable
     }
 
     let vault: Vault
@@ -42,9 +45,11 @@ public struct Authenticator: Sendable {
     let verifier: OTPVerifier
     /// A hash of a password nobody knows, checked for unknown users so they cost the same time.
     let dummyHash: String
+    let logger: Logger
 
-    public init(vault: Vault, configuration: Configuration, dummyHash: String) {
+    public init(vault: Vault, configuration: Configuration, dummyHash: String, logger: Logger = Logger(label: "portcullis")) {
         self.vault = vault
+        self.logger = logger
         self.mode = configuration.authMode
         self.verifier = OTPVerifier(timeSkew: configuration.totpSkew, counterLookAhead: configuration.hotpLookAhead)
         self.dummyHash = dummyHash
@@ -122,7 +127,7 @@ public struct Authenticator: Sendable {
         var replayed: (password: String, code: String)?
         for split in splits {
             for device in devices where device.parameters.digits == split.code.count {
-                guard let secret = try? vault.secret(of: device), let pin = try? vault.pin(of: device) else { continue }
+                guard let (secret, pin) = try? await vault.openDevice(device) else { continue }
                 switch verifier.verify(code: split.code, secret: secret, parameters: device.parameters, state: device.state, at: now, pin: pin) {
                 case .accepted: return split
                 case .rejected(.replayed): replayed = replayed ?? split
@@ -137,12 +142,22 @@ public struct Authenticator: Sendable {
     /// Tries the code on each of the user's devices; the first that accepts it is used up, with a
     /// compare-and-set in the store so that of two racing logins only one wins.
     func checkCode(_ code: String, user: UserRecord, now: Int64, level: AuthLevel) async throws -> Outcome {
-        let devices = try await vault.store.devices(ofUserID: user.id)
-        guard !devices.isEmpty else { return .failure(.noDevice, hint: nil) }
+        let stored = try await vault.store.devices(ofUserID: user.id)
+        guard !stored.isEmpty else { return .failure(.noDevice, hint: nil) }
+        var devices: [(device: OTPDeviceRecord, secret: [UInt8], pin: String)] = []
+        for device in stored {
+            do {
+                let (secret, pin) = try await vault.openDevice(device)
+                devices.append((device, secret, pin))
+            } catch let error as StoreError where error.code == .storageKey {
+                logger.error("cannot decrypt a one-time-code secret; logins with codes fail until the storage key is right",
+                             metadata: ["user": "\(user.name)", "device": "\(device.label)", "error": "\(error.message)"])
+                return .unavailable
+            }
+        }
         var replayed = false
-        for device in devices {
-            let verdict = verifier.verify(code: code, secret: try vault.secret(of: device), parameters: device.parameters,
-                                          state: device.state, at: now, pin: try vault.pin(of: device))
+        for (device, secret, pin) in devices {
+            let verdict = verifier.verify(code: code, secret: secret, parameters: device.parameters, state: device.state, at: now, pin: pin)
             switch verdict {
             case .accepted(let acceptance):
                 if try await vault.store.recordAcceptance(deviceID: device.id, state: acceptance.newState, at: now) {
@@ -158,8 +173,8 @@ public struct Authenticator: Sendable {
         let hints = mode == .passwordAndOTP
         if replayed { return .failure(.replayedOTP, hint: hints ? .replayed : nil) }
         guard hints else { return .failure(.badOTP, hint: nil) }
-        for device in devices {
-            if let offset = verifier.clockOffset(of: code, secret: try vault.secret(of: device), parameters: device.parameters, at: now, pin: try vault.pin(of: device)) {
+        for (device, secret, pin) in devices {
+            if let offset = verifier.clockOffset(of: code, secret: secret, parameters: device.parameters, at: now, pin: pin) {
                 return .failure(.badOTP, hint: .clockOff(seconds: offset))
             }
         }

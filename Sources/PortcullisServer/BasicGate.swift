@@ -12,6 +12,8 @@ public struct BasicGate: Sendable {
         case banned(Ban)
         /// Not checked: other attempts of the name or address are in flight, or the hash pool is full.
         case busy(retryAfter: Int64)
+        /// Not checked: the one-time-code secrets cannot be decrypted (logged; the health check fails).
+        case unavailable(retryAfter: Int64)
     }
 
     let authenticator: Authenticator
@@ -67,6 +69,9 @@ public struct BasicGate: Sendable {
             return .busy(retryAfter: retryAfter)
         }
         switch outcome {
+        case .unavailable:
+            await regulator.abandoned(ticket, now: now)
+            return .unavailable(retryAfter: Portal.secretsRetryAfter)
         case .success(let user, let level):
             try await regulator.succeeded(ticket, user: user, client: client, now: now, method: "basic")
             return .allowed(Identity(user), level: level, userID: user.id, appPasswordID: nil)

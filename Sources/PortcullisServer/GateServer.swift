@@ -37,7 +37,7 @@ public struct GateServer {
         let gate = Gate(configuration: configuration, cache: cache, writes: writes, clock: clock, store: vault.store)
         let dummy: String
         if let dummyHash { dummy = dummyHash } else { dummy = try await Authenticator.makeDummyHash(vault: vault) }
-        let authenticator = Authenticator(vault: vault, configuration: configuration, dummyHash: dummy)
+        let authenticator = Authenticator(vault: vault, configuration: configuration, dummyHash: dummy, logger: logger)
         let portal = Portal(configuration: configuration, gate: gate, authenticator: authenticator, store: vault.store,
                             logoDataURI: logoDataURI, logger: logger)
         let router = Router(context: GateContext.self)
@@ -51,6 +51,11 @@ public struct GateServer {
         // checked again; nobody else's.
         sync.onUserChanged = { [cache = basic.cache] userID in cache.removeAll(ofUser: userID) }
         sync.onReload = { [cache = basic.cache] in cache.removeAll() }
+        // `storage rotate-key` ran elsewhere: load the new key now rather than at the next login;
+        // while no key at hand fits, look again every poll (the operator may fix the key file).
+        let keyWatch = StorageKeyWatch(vault: vault, logger: logger)
+        sync.onStorageKeyChanged = { await keyWatch.reload() }
+        sync.afterPoll = { [keys = vault.keys] in if keys.mismatch != nil { await keyWatch.reload() } }
         let housekeeping = Housekeeping(store: vault.store, clock: clock, auditRetention: configuration.auditRetention,
                                         regulationWindow: max(configuration.regulation.findTime, configuration.regulation.banTime), logger: logger)
         return GateServer(gate: gate, portal: portal, sync: sync, housekeeping: housekeeping, router: router, basic: basic, configuration: configuration)

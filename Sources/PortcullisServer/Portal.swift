@@ -216,6 +216,9 @@ public struct Portal: Sendable {
             return try await busyPage(retryAfter: retryAfter, visit: visit, username: typedName, redirect: redirect)
         }
         switch outcome {
+        case .unavailable:
+            await regulator.abandoned(ticket, now: now)
+            return try await secretsUnavailablePage(visit: visit, username: typedName, redirect: redirect)
         case .failure(let reason, let hint):
             let wrongCode = configuration.authMode == .passwordAndOTP && (reason == .badOTP || reason == .replayedOTP)
             if let ban = try await regulator.failed(ticket, subject: subject, reason: reason.rawValue, wrongCodeOf: wrongCode ? user?.id : nil, client: visit.client, now: now) {
@@ -276,6 +279,11 @@ public struct Portal: Sendable {
             return stepUpPage(visit: visit, user: user.name, redirect: redirect, error: "Many sign-ins are being checked right now. Wait \(retryAfter) seconds and try again.", status: .serviceUnavailable)
         }
         switch try await authenticator.stepUp(user: user, code: form["code"] ?? "", now: now) {
+        case .unavailable:
+            await regulator.abandoned(ticket, now: now)
+            var response = stepUpPage(visit: visit, user: user.name, redirect: redirect, error: Self.secretsUnavailable, status: .serviceUnavailable)
+            response.headers[.retryAfter] = String(Self.secretsRetryAfter)
+            return response
         case .failure(let reason, let hint):
             let wrongCode = reason == .badOTP || reason == .replayedOTP
             if let ban = try await regulator.failed(ticket, subject: subject, reason: reason.rawValue, wrongCodeOf: wrongCode ? user.id : nil, client: visit.client, now: now) {
@@ -309,6 +317,17 @@ public struct Portal: Sendable {
                                        error: "Many sign-ins are being checked right now. Wait \(retryAfter) second\(retryAfter == 1 ? "" : "s") and press Log in again.")
         var response = formPage(form, visit: visit, status: .serviceUnavailable)
         response.headers[.retryAfter] = String(retryAfter)
+        return response
+    }
+
+    static let secretsUnavailable = "Sign-in is unavailable for a moment: the server cannot read the one-time-code secrets. Try again in a minute; if it goes on, tell your administrator (the server log says why)."
+    static let secretsRetryAfter: Int64 = 30
+
+    /// The login form saying that codes cannot be checked now (the storage key does not fit), with 503 and `Retry-After`.
+    func secretsUnavailablePage(visit: Visit, username: String, redirect: String?) async throws -> Response {
+        let form = try await loginForm(visit: visit, username: username, redirect: redirect, error: Self.secretsUnavailable)
+        var response = formPage(form, visit: visit, status: .serviceUnavailable)
+        response.headers[.retryAfter] = String(Self.secretsRetryAfter)
         return response
     }
 
@@ -414,6 +433,10 @@ public struct Portal: Sendable {
     func health() async -> Response {
         do {
             try await store.ping()
+            if authenticator.vault.keys.problem != nil {
+                // The reason (key fingerprints, file paths) was logged when it was found.
+                return PortalResponses.json("{\"status\":\"unavailable\",\"reason\":\"the one-time-code secrets cannot be decrypted with this server's storage key; the server log has the error\"}\n", status: .serviceUnavailable)
+            }
             return PortalResponses.json("{\"status\":\"ok\"}\n", status: .ok)
         } catch {
             // The detail (paths, driver messages) goes to the log only: this endpoint is reachable

@@ -33,6 +33,10 @@ public struct SessionSync: Service {
     var onUserChanged: @Sendable (Int64) -> Void = { _ in }
     /// Called after everything was read again (what changed is unknown: forget everything derived).
     var onReload: @Sendable () -> Void = {}
+    /// Called when the store's secrets were re-encrypted under a new storage key.
+    var onStorageKeyChanged: @Sendable () async -> Void = {}
+    /// Called after each reading of the change log.
+    var afterPoll: @Sendable () async -> Void = {}
 
     /// - Parameter sequence: what ``startingSequence(store:)`` returned.
     public init(store: any SessionStore & ChangeLogStore & AppPasswordStore, cache: SessionCache, writes: SessionWrites, clock: GateClock, logger: Logger, changesAfter sequence: Int64) {
@@ -91,6 +95,7 @@ public struct SessionSync: Service {
             }
             do {
                 try await applyChanges(after: &cursor)
+                await afterPoll()
                 if clock.now() - lastPurge >= Int64(purgeInterval.components.seconds) {
                     lastPurge = clock.now()
                     _ = try await store.purgeExpiredSessions(before: lastPurge)
@@ -132,6 +137,8 @@ public struct SessionSync: Service {
             if let hash = change.sessionHash { cache.remove(idHash: hash) }
         case .allSessionsEnded:
             cache.removeAll()
+        case .storageKeyChanged:
+            await onStorageKeyChanged()
         default:
             guard let userID = change.userID, change.kind.changesUser, cache.hasSessions(ofUser: userID) else { break }
             let since = cache.currentSequence()

@@ -105,6 +105,9 @@ enum VerifyRoutes {
         case .busy(let retryAfter):
             return refusal("Too many sign-ins are being checked right now. Try again in \(retryAfter) seconds.", status: .serviceUnavailable,
                            retryAfter: retryAfter, style: style, head: head)
+        case .unavailable(let retryAfter):
+            return refusal("Sign-in is unavailable for a moment: the server cannot read the one-time-code secrets. Try again later; the server log says why.",
+                           status: .serviceUnavailable, retryAfter: retryAfter, style: style, head: head)
         }
     }
 

@@ -54,7 +54,8 @@ public protocol SecretStore: Sendable {
     /// Sets the key check value if none is set.
     func setStorageKeyCheckIfAbsent(_ check: [UInt8]) async throws
     /// Re-seals every secret and the key check in one transaction: all or nothing.
-    /// `reseal` receives a sealed value and its context and returns the new sealed value.
+    /// `reseal` receives a sealed value and its context and returns the new sealed value. Logs
+    /// ``StoreChange/Kind/storageKeyChanged`` in the same transaction, so running servers load the new key.
     func resealAll(newKeyCheck: [UInt8], reseal: @Sendable ([UInt8], String) throws -> [UInt8]) async throws -> Int
 }
 

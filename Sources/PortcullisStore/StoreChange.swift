@@ -33,6 +33,8 @@ public struct StoreChange: Sendable, Equatable {
         case appPasswordAdded = "app_password_added"
         /// One of the user's app passwords was removed (`userID`).
         case appPasswordRemoved = "app_password_removed"
+        /// Every secret was re-encrypted under a new storage key (no payload): servers load the new key.
+        case storageKeyChanged = "storage_key"
 
         /// Whether what was derived from the user's record (their sessions' identity, lingering
         /// credentials) must be read again.
@@ -46,7 +48,7 @@ public struct StoreChange: Sendable, Equatable {
         /// Whether a credential of the user that was accepted earlier must be checked again.
         public var changesCredentials: Bool {
             switch self {
-            case .sessionStarted, .sessionEnded, .allSessionsEnded: false
+            case .sessionStarted, .sessionEnded, .allSessionsEnded, .storageKeyChanged: false
             default: true
             }
         }
@@ -68,7 +70,7 @@ public struct StoreChange: Sendable, Equatable {
     /// When it was logged, seconds since 1970 (the store's clock).
     public var at: Int64
     public var kind: Kind
-    /// The user it concerns; nil for ``Kind/allSessionsEnded``.
+    /// The user it concerns; nil for ``Kind/allSessionsEnded`` and ``Kind/storageKeyChanged``.
     public var userID: Int64?
     /// The SHA-256 of the session's token, for ``Kind/sessionStarted`` and ``Kind/sessionEnded``.
     public var sessionHash: [UInt8]?

@@ -24,13 +24,19 @@ public enum StorageKeySource: Sendable, Equatable, CustomStringConvertible {
 /// ```
 public struct Vault: Sendable {
     public let store: any Store
-    public let box: SecretBox
+    /// The storage key, which a running server replaces after a rotation elsewhere.
+    public let keys: StorageKeyRing
     public let keySource: StorageKeySource
     public let hasher: PasswordHasher
     /// Where password checks run: threads of their own with a bounded queue, when set; else NIO's shared pool.
     public var hashPool: PasswordHashPool?
     /// Stands in for typed names that are no user, in regulation counts, bans, logs and the audit trail.
+    /// Derived from the key the vault was opened with, and kept when a server loads a rotated key
+    /// (counts and bans of unknown names stay consistent until it restarts).
     public let pseudonyms: NamePseudonym
+
+    /// The box of the current storage key.
+    public var box: SecretBox { keys.box }
 
     static let keyCheckPlaintext = Array("portcullis storage key check v1".utf8)
     static let keyCheckContext = "portcullis storage key check"
@@ -39,7 +45,8 @@ public struct Vault: Sendable {
     /// A store that has no key check yet (a new one) adopts `key`.
     /// - Throws: ``StoreError/Code/storageKey`` naming the key's source and fingerprint when it does not match.
     public static func open(store: any Store, key: StorageKey, keySource: StorageKeySource, hasher: PasswordHasher = PasswordHasher()) async throws -> Vault {
-        let vault = Vault(store: store, box: SecretBox(key: key), keySource: keySource, hasher: hasher, pseudonyms: NamePseudonym(storageKey: key))
+        let vault = Vault(store: store, keys: StorageKeyRing(box: SecretBox(key: key)), keySource: keySource, hasher: hasher,
+                          pseudonyms: NamePseudonym(storageKey: key))
         if let check = try await store.storageKeyCheck() {
             guard vault.opensKeyCheck(check) else {
                 throw StoreError(.storageKey, "The storage key from \(keySource) (fingerprint \(key.fingerprint)) is not the key this database's secrets are encrypted with. Restore the right key from your backup; without it the OTP secrets cannot be read.")
@@ -53,13 +60,13 @@ public struct Vault: Sendable {
 
     /// Whether a store's key check opens with this vault's key.
     func opensKeyCheck(_ check: [UInt8]) -> Bool {
-        (try? box.open(check, context: Self.keyCheckContext)) == Self.keyCheckPlaintext
+        box.opensKeyCheck(check)
     }
 
     /// Whether `key` opens the key check of `store` (nil when the store has none yet).
     public static func keyMatches(_ key: StorageKey, store: any Store) async throws -> Bool? {
         guard let check = try await store.storageKeyCheck() else { return nil }
-        return (try? SecretBox(key: key).open(check, context: keyCheckContext)) == keyCheckPlaintext
+        return SecretBox(key: key).opensKeyCheck(check)
     }
 
     // MARK: Users
@@ -201,6 +208,59 @@ public struct Vault: Sendable {
         }
     }
 
+    /// The device's secret and PIN. When they were sealed under another key than the one held (a
+    /// `storage rotate-key` run by another process), the key is loaded again first (``reloadKey()``).
+    /// - Throws: ``StoreError/Code/storageKey`` when no key at hand opens them; the problem is then
+    ///   kept in ``keys`` for health checks (``StorageKeyRing/problem``).
+    public func openDevice(_ device: OTPDeviceRecord) async throws -> (secret: [UInt8], pin: String) {
+        do {
+            let opened = (try secret(of: device), try pin(of: device))
+            keys.reportDamage(nil)
+            return opened
+        } catch let error as StoreError where error.code == .storageKey {
+            switch try await reloadKey() {
+            case .loaded:
+                return try await openDevice(device)
+            case .failed(let problem):
+                throw StoreError(.storageKey, problem)
+            case .unchanged:
+                let problem = "The secret of device '\(device.label)' (user id \(device.userID)) does not open with the store's own key: " + error.message
+                keys.reportDamage(problem)
+                throw StoreError(.storageKey, problem)
+            }
+        }
+    }
+
+    /// Loads the key the store's secrets are now encrypted under, when it is no longer the one held:
+    /// from the key file, or from the `.new` file beside it that `storage rotate-key` writes before
+    /// it re-encrypts and renames afterwards. A key from the environment cannot change while the
+    /// process runs: the failure says to restart with the new one.
+    public func reloadKey() async throws -> StorageKeyReload {
+        let current = keys.box
+        guard let check = try await store.storageKeyCheck(), !current.opensKeyCheck(check) else {
+            keys.reportMismatch(nil)
+            return .unchanged
+        }
+        if case .file(let path) = keySource {
+            for candidate in [path, path + ".new"] where KeyFile.exists(candidate) {
+                guard let text = try? KeyFile.read(candidate), let key = try? StorageKey(text: text, source: candidate) else { continue }
+                let box = SecretBox(key: key)
+                if box.opensKeyCheck(check) {
+                    keys.replace(with: box)
+                    return .loaded(oldFingerprint: current.key.fingerprint, newFingerprint: key.fingerprint, source: candidate)
+                }
+            }
+        }
+        let problem = switch keySource {
+        case .file(let path):
+            "The store's secrets are encrypted under a storage key that is neither this server's (\(current.key.fingerprint)) nor the one in \(path); put the key the store now uses into \(path) (it is reloaded within a second), or restore the store that matches this key."
+        case .environment(let variable):
+            "The store's secrets were re-encrypted under a new storage key (portcullis storage rotate-key), and this server holds the old one (\(current.key.fingerprint)) from \(variable), which cannot change while it runs: restart it with \(variable) set to the new key."
+        }
+        keys.reportMismatch(problem)
+        return .failed(problem)
+    }
+
     /// The device with this label, or a ``StoreError/Code/notFound`` error that lists the user's labels.
     public func requireDevice(userName: String, label: String) async throws -> (UserRecord, OTPDeviceRecord) {
         let user = try await requireUser(userName)
@@ -222,12 +282,21 @@ public struct Vault: Sendable {
         var random = SystemRandomNumberGenerator()
         let newCheck = newBox.seal(Self.keyCheckPlaintext, context: Self.keyCheckContext, using: &random)
         do {
-            return try await store.resealAll(newKeyCheck: newCheck) { sealed, context in
+            let count = try await store.resealAll(newKeyCheck: newCheck) { sealed, context in
                 var random = SystemRandomNumberGenerator()
                 return newBox.seal(try oldBox.open(sealed, context: context), context: context, using: &random)
             }
+            keys.replace(with: newBox)
+            return count
         } catch let error as CoreError {
             throw StoreError(.storageKey, "Nothing was changed: " + error.message)
         }
+    }
+}
+
+extension SecretBox {
+    /// Whether a store's key check opens with this box's key.
+    func opensKeyCheck(_ check: [UInt8]) -> Bool {
+        (try? open(check, context: Vault.keyCheckContext)) == Vault.keyCheckPlaintext
     }
 }

@@ -21,6 +21,10 @@ struct RotateKey: AsyncParsableCommand {
             secrets are re-encrypted in one transaction, then the file is swapped; an interrupted run is \
             completed or undone the next time portcullis starts). With PORTCULLIS_STORAGE_ENCRYPTION_KEY, \
             give --new-key-file and put the new key into the environment afterwards.
+
+            Servers running on the store keep working: they load the new key from the key file within \
+            a second. A server whose key comes from the environment cannot: its logins with codes fail \
+            and its health check answers 503 until it is restarted with the new key.
             """
     )
     @OptionGroup var options: GlobalOptions
@@ -29,6 +33,10 @@ struct RotateKey: AsyncParsableCommand {
 
     func run() async throws {
         try await StorageSession.with(options) { session in
+            guard let rotation = try StoreLock.acquireRotation(session.configuration.sqlitePath) else {
+                throw CLIError("Another storage rotate-key is running on \(session.configuration.sqlitePath); wait for it to finish.")
+            }
+            defer { withExtendedLifetime(rotation) {} }
             let oldFingerprint = session.vault.box.key.fingerprint
             var random = SystemRandomNumberGenerator()
             let newKey = StorageKey.generate(using: &random)

@@ -94,7 +94,11 @@ struct StorageSession {
         let pending = path + ".new"
         if KeyFile.exists(path) {
             let key = try parseKey(try KeyFile.read(path), source: path)
-            try await finishInterruptedRotation(current: key, keyFile: path, pendingFile: pending, store: store)
+            // A rotation running now owns its .new file: only one that stopped half-way is finished here.
+            if let rotation = try StoreLock.acquireRotation(configuration.sqlitePath) {
+                try await finishInterruptedRotation(current: key, keyFile: path, pendingFile: pending, store: store)
+                withExtendedLifetime(rotation) {}
+            }
             let current = try parseKey(try KeyFile.read(path), source: path)
             return (current, .file(path))
         }

@@ -16,7 +16,16 @@ final class StoreLock {
     /// The lock of the database at `sqlitePath`, shared or exclusive; nil when another process holds
     /// it in a way that conflicts.
     static func acquire(_ sqlitePath: String, exclusive: Bool) throws -> StoreLock? {
-        let path = sqlitePath + ".lock"
+        try acquire(file: sqlitePath + ".lock", exclusive: exclusive)
+    }
+
+    /// The lock a key rotation holds alone while its `.new` key file may be in use
+    /// (`<database>.rotation.lock`): nil when a rotation runs.
+    static func acquireRotation(_ sqlitePath: String) throws -> StoreLock? {
+        try acquire(file: sqlitePath + ".rotation.lock", exclusive: true)
+    }
+
+    private static func acquire(file path: String, exclusive: Bool) throws -> StoreLock? {
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {
             throw CLIError("Cannot open the lock file \(path): \(String(cString: strerror(errno))). Check the data folder's permissions.")

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import PortcullisCore
 import PortcullisTestSupport
 import Testing
@@ -99,6 +102,48 @@ import Testing
         #expect(recovered.stdout.contains(secret))
         #expect(recovered.stderr.contains("interrupted key rotation"))
         #expect(try String(contentsOfFile: keyPath, encoding: .utf8) == newKey)
+        #expect(!FileManager.default.fileExists(atPath: keyPath + ".new"))
+    }
+
+    @Test("rotate-key while a server runs: the server loads the new key and keeps logging users in")
+    func rotationUnderARunningServer() throws {
+        let cli = try CLIHarness()
+        defer { cli.remove() }
+        let phone = try AttackerTests.addUser(cli, "alice", password: "alice's password")
+        let tablet = try Base32.decode(try #require(try JSONSerialization.jsonObject(with: Data(cli.run(["user", "otp", "add", "alice", "--label", "tablet", "--json"]).stdout.utf8)) as? [String: Any])["secret"] as? String ?? "")
+        let server = try ServerProcess(cli)
+        defer { server.stop() }
+        #expect(try AttackerTests.logIn(server, user: "alice", password: "alice's password", code: AttackerTests.code(phone), from: "198.51.100.7").status == 303)
+
+        let rotated = try cli.run(["storage", "rotate-key"])
+        #expect(rotated.status == 0, "\(rotated.combined)")
+        let login = try AttackerTests.logIn(server, user: "alice", password: "alice's password", code: AttackerTests.code(tablet), from: "198.51.100.7")
+        #expect(login.status == 303, "\(login.body)\n\(server.log())")
+        #expect(server.log().contains("loaded the new storage key"), "\(server.log())")
+        #expect(try server.curl(["-s", "-o", "/dev/null", "-w", "%{http_code}", server.url("/api/health")]).stdout == "200")
+        #expect(!server.log().contains("error"), "\(server.log())")
+    }
+
+    @Test("a rotation in progress keeps its .new key file: other commands leave it alone, and remove it only once no rotation runs")
+    func rotationInProgress() throws {
+        let cli = try CLIHarness()
+        defer { cli.remove() }
+        _ = try Self.enrol(cli)
+        let keyPath = cli.file("portcullis-data/storage.key")
+        var random = SystemRandomNumberGenerator()
+        try StorageKey.generate(using: &random).fileText.write(toFile: keyPath + ".new", atomically: true, encoding: .utf8)
+
+        // What rotate-key holds while the .new file is in use.
+        let lock = open(cli.file("portcullis-data/portcullis.sqlite3.rotation.lock"), O_RDWR | O_CREAT, 0o600)
+        #expect(lock >= 0 && flock(lock, LOCK_EX) == 0)
+        #expect(try cli.run(["user", "list"]).status == 0)
+        #expect(FileManager.default.fileExists(atPath: keyPath + ".new"), "a running rotation's new key must survive other commands")
+        let second = try cli.run(["storage", "rotate-key"])
+        #expect(second.status != 0 && second.stderr.contains("Another storage rotate-key is running"), "\(second.combined)")
+        close(lock)
+
+        let cleaned = try cli.run(["user", "list"])
+        #expect(cleaned.status == 0 && cleaned.stderr.contains("did not complete"), "\(cleaned.combined)")
         #expect(!FileManager.default.fileExists(atPath: keyPath + ".new"))
     }
 }

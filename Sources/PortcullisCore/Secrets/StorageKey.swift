@@ -49,7 +49,11 @@ public struct StorageKey: Sendable {
     /// A short, non-secret name for the key: the first 8 hex digits of SHA-256 over
     /// a fixed label and the key. Safe to print and log.
     public var fingerprint: String {
-        let digest = SHA256.hash(data: Array("portcullis storage key fingerprint".utf8) + bytes)
-        return String(Hex.encode(Array(digest)).prefix(8))
+        Hex.encode(idBytes)
+    }
+
+    /// The fingerprint as 4 bytes, recorded in every value sealed under the key.
+    var idBytes: [UInt8] {
+        Array(SHA256.hash(data: Array("portcullis storage key fingerprint".utf8) + bytes).prefix(4))
     }
 }

@@ -81,6 +81,7 @@ extension SQLiteStore {
                                                [.bytes(secret), pin.map { .bytes($0) } ?? .null, .text(id)])
             }
             _ = try await connection.query("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", [.text(Self.keyCheckName), .bytes(newKeyCheck)])
+            try await Self.log(.storageKeyChanged, userID: nil, on: connection)
             return rows.count
         }
     }

@@ -1,0 +1,36 @@
+import Logging
+import PortcullisStore
+import Synchronization
+
+/// Loads the storage key again when the store was re-encrypted under a new one, and says so in the
+/// log: a notice when the new key was found, an error (once per distinct reason) when it was not.
+final class StorageKeyWatch: Sendable {
+    let vault: Vault
+    let logger: Logger
+    private let lastFailure = Mutex<String?>(nil)
+
+    init(vault: Vault, logger: Logger) {
+        self.vault = vault
+        self.logger = logger
+    }
+
+    func reload() async {
+        do {
+            switch try await vault.reloadKey() {
+            case .unchanged:
+                lastFailure.withLock { $0 = nil }
+            case .loaded(let old, let new, let source):
+                lastFailure.withLock { $0 = nil }
+                logger.notice("loaded the new storage key", metadata: ["from": "\(old)", "to": "\(new)", "source": "\(source)"])
+            case .failed(let reason):
+                let isNew = lastFailure.withLock { last in
+                    defer { last = reason }
+                    return last != reason
+                }
+                if isNew { logger.error("the storage key does not open the store's secrets; logins with codes fail", metadata: ["reason": "\(reason)"]) }
+            }
+        } catch {
+            logger.warning("could not read the store's storage key check", metadata: ["error": "\(error)"])
+        }
+    }
+}

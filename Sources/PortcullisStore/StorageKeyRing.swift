@@ -1,0 +1,59 @@
+public import PortcullisCore
+import Synchronization
+
+/// The storage key a ``Vault`` seals and opens secrets with. A running server replaces it when
+/// `portcullis storage rotate-key` re-encrypted the store under a new key (``Vault/reloadKey()``);
+/// everything else reads it.
+public final class StorageKeyRing: Sendable {
+    private struct State {
+        var box: SecretBox
+        var mismatch: String?
+        var damage: String?
+    }
+
+    private let state: Mutex<State>
+
+    init(box: SecretBox) {
+        state = Mutex(State(box: box))
+    }
+
+    /// The box of the current key.
+    public var box: SecretBox {
+        state.withLock { $0.box }
+    }
+
+    /// Why secrets cannot be decrypted, while they cannot; nil while all is well. Health checks report it.
+    public var problem: String? {
+        state.withLock { $0.mismatch ?? $0.damage }
+    }
+
+    /// Why the key held does not open the store's secrets (they were re-encrypted under a key
+    /// that was not found), until ``Vault/reloadKey()`` finds one that does.
+    public var mismatch: String? {
+        state.withLock { $0.mismatch }
+    }
+
+    func replace(with box: SecretBox) {
+        state.withLock { $0 = State(box: box) }
+    }
+
+    func reportMismatch(_ problem: String?) {
+        state.withLock { $0.mismatch = problem }
+    }
+
+    /// A secret that does not open although the key is the store's (damaged or moved data), until
+    /// the next secret opens.
+    func reportDamage(_ problem: String?) {
+        state.withLock { $0.damage = problem }
+    }
+}
+
+/// What ``Vault/reloadKey()`` did.
+public enum StorageKeyReload: Sendable, Equatable {
+    /// The key held opens the store's secrets (or the store has none yet): nothing to do.
+    case unchanged
+    /// The store was re-encrypted under another key, which was read from `source`.
+    case loaded(oldFingerprint: String, newFingerprint: String, source: String)
+    /// The store was re-encrypted under a key this process cannot find; the message says what to do.
+    case failed(String)
+}

@@ -50,12 +50,18 @@ public struct GateServer {
         // A user, their devices or app passwords changed: that user's lingering Basic credentials are
         // checked again; nobody else's.
         sync.onUserChanged = { [cache = basic.cache] userID in cache.removeAll(ofUser: userID) }
-        sync.onReload = { [cache = basic.cache] in cache.removeAll() }
         // `storage rotate-key` ran elsewhere: load the new key now rather than at the next login;
         // while no key at hand fits, look again every poll (the operator may fix the key file).
+        // At the first poll, and after a reload that skipped the log, look once in any case.
         let keyWatch = StorageKeyWatch(vault: vault, logger: logger)
+        sync.onReload = { [cache = basic.cache] in
+            cache.removeAll()
+            keyWatch.markDue()
+        }
         sync.onStorageKeyChanged = { await keyWatch.reload() }
-        sync.afterPoll = { [keys = vault.keys] in if keys.mismatch != nil { await keyWatch.reload() } }
+        sync.afterPoll = { [keys = vault.keys] in
+            if keyWatch.takeDue() || keys.mismatch != nil { await keyWatch.reload() }
+        }
         let housekeeping = Housekeeping(store: vault.store, clock: clock, auditRetention: configuration.auditRetention,
                                         regulationWindow: max(configuration.regulation.findTime, configuration.regulation.banTime), logger: logger)
         return GateServer(gate: gate, portal: portal, sync: sync, housekeeping: housekeeping, router: router, basic: basic, configuration: configuration)

@@ -8,10 +8,24 @@ final class StorageKeyWatch: Sendable {
     let vault: Vault
     let logger: Logger
     private let lastFailure = Mutex<String?>(nil)
+    /// Whether a look is due without a change seen (at start, after a full reload).
+    private let due = Mutex(true)
 
     init(vault: Vault, logger: Logger) {
         self.vault = vault
         self.logger = logger
+    }
+
+    func markDue() {
+        due.withLock { $0 = true }
+    }
+
+    /// Whether a look was due; it no longer is.
+    func takeDue() -> Bool {
+        due.withLock { due in
+            defer { due = false }
+            return due
+        }
     }
 
     func reload() async {

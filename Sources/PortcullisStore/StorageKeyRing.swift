@@ -37,6 +37,15 @@ public final class StorageKeyRing: Sendable {
         state.withLock { $0 = State(box: box) }
     }
 
+    /// Replaces the key only while the one held is still `fingerprint`; whether it did.
+    func replace(with box: SecretBox, ifHolding fingerprint: String) -> Bool {
+        state.withLock { state in
+            guard state.box.key.fingerprint == fingerprint else { return false }
+            state = State(box: box)
+            return true
+        }
+    }
+
     func reportMismatch(_ problem: String?) {
         state.withLock { $0.mismatch = problem }
     }

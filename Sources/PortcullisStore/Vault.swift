@@ -213,22 +213,30 @@ public struct Vault: Sendable {
     /// - Throws: ``StoreError/Code/storageKey`` when no key at hand opens them; the problem is then
     ///   kept in ``keys`` for health checks (``StorageKeyRing/problem``).
     public func openDevice(_ device: OTPDeviceRecord) async throws -> (secret: [UInt8], pin: String) {
-        do {
-            let opened = (try secret(of: device), try pin(of: device))
+        if let opened = try? Self.open(device, with: keys.box) {
             keys.reportDamage(nil)
             return opened
-        } catch let error as StoreError where error.code == .storageKey {
-            switch try await reloadKey() {
-            case .loaded:
-                return try await openDevice(device)
-            case .failed(let problem):
-                throw StoreError(.storageKey, problem)
-            case .unchanged:
-                let problem = "The secret of device '\(device.label)' (user id \(device.userID)) does not open with the store's own key: " + error.message
-                keys.reportDamage(problem)
-                throw StoreError(.storageKey, problem)
-            }
         }
+        if case .failed(let problem) = try await reloadKey() { throw StoreError(.storageKey, problem) }
+        // The key held now opens the store's check. The row may have been read before a rotation
+        // committed and the key swapped since (by this login or another): read it again.
+        let current = try await store.devices(ofUserID: device.userID).first { $0.id == device.id } ?? device
+        do {
+            let opened = try Self.open(current, with: keys.box)
+            keys.reportDamage(nil)
+            return opened
+        } catch let error as CoreError {
+            let problem = "The secret of device '\(device.label)' (user id \(device.userID)) does not open with the store's own key: " + error.message
+            keys.reportDamage(problem)
+            throw StoreError(.storageKey, problem)
+        }
+    }
+
+    /// The device's secret and PIN opened with one box (a key swapped between the two cannot split them).
+    private static func open(_ device: OTPDeviceRecord, with box: SecretBox) throws -> (secret: [UInt8], pin: String) {
+        let secret = try box.open(device.sealedSecret, context: OTPDeviceRecord.secretContext(deviceID: device.id))
+        guard let sealed = device.sealedPIN else { return (secret, "") }
+        return (secret, String(decoding: try box.open(sealed, context: OTPDeviceRecord.pinContext(deviceID: device.id)), as: UTF8.self))
     }
 
     /// Loads the key the store's secrets are now encrypted under, when it is no longer the one held:
@@ -246,7 +254,8 @@ public struct Vault: Sendable {
                 guard let text = try? KeyFile.read(candidate), let key = try? StorageKey(text: text, source: candidate) else { continue }
                 let box = SecretBox(key: key)
                 if box.opensKeyCheck(check) {
-                    keys.replace(with: box)
+                    // A slower reload that read an older check must not undo a newer one's key.
+                    guard keys.replace(with: box, ifHolding: current.key.fingerprint) else { return .unchanged }
                     return .loaded(oldFingerprint: current.key.fingerprint, newFingerprint: key.fingerprint, source: candidate)
                 }
             }

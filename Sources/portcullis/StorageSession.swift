@@ -100,6 +100,11 @@ struct StorageSession {
                 withExtendedLifetime(rotation) {}
             }
             let current = try parseKey(try KeyFile.read(path), source: path)
+            // Started between a running rotation's commit and its rename: the store already uses the .new key.
+            if try await Vault.keyMatches(current, store: store) == false, KeyFile.exists(pending),
+               let next = try? parseKey(try KeyFile.read(pending), source: pending), try await Vault.keyMatches(next, store: store) == true {
+                return (next, .file(path))
+            }
             return (current, .file(path))
         }
         guard try await store.storageKeyCheck() == nil else {

@@ -124,7 +124,7 @@ import Testing
         #expect(!server.log().contains("error"), "\(server.log())")
     }
 
-    @Test("a rotation in progress keeps its .new key file: other commands leave it alone, and remove it only once no rotation runs")
+    @Test("a rotation in progress keeps its .new key file: other commands leave it alone, and use it once the store is re-encrypted")
     func rotationInProgress() throws {
         let cli = try CLIHarness()
         defer { cli.remove() }
@@ -140,8 +140,35 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: keyPath + ".new"), "a running rotation's new key must survive other commands")
         let second = try cli.run(["storage", "rotate-key"])
         #expect(second.status != 0 && second.stderr.contains("Another storage rotate-key is running"), "\(second.combined)")
-        close(lock)
 
+        // Between the rotation's commit and its rename: the store uses the .new key already, and a
+        // command (or a server) starting then uses it, leaving the files to the rotation.
+        close(lock)
+        try FileManager.default.removeItem(atPath: keyPath + ".new")
+        let oldKey = try String(contentsOfFile: keyPath, encoding: .utf8)
+        #expect(try cli.run(["storage", "rotate-key"]).status == 0)
+        try String(contentsOfFile: keyPath, encoding: .utf8).write(toFile: keyPath + ".new", atomically: true, encoding: .utf8)
+        try oldKey.write(toFile: keyPath, atomically: true, encoding: .utf8)
+        let relock = open(cli.file("portcullis-data/portcullis.sqlite3.rotation.lock"), O_RDWR | O_CREAT, 0o600)
+        #expect(relock >= 0 && flock(relock, LOCK_EX) == 0)
+        let during = try cli.run(["user", "otp", "qr", "alice", "default"])
+        #expect(during.status == 0, "\(during.combined)")
+        #expect(FileManager.default.fileExists(atPath: keyPath + ".new"))
+        #expect(try String(contentsOfFile: keyPath, encoding: .utf8) == oldKey)
+        close(relock)
+        let finished = try cli.run(["user", "list"])
+        #expect(finished.status == 0 && finished.stderr.contains("interrupted key rotation"), "\(finished.combined)")
+        #expect(!FileManager.default.fileExists(atPath: keyPath + ".new"))
+    }
+
+    @Test("a stale .new key file of a rotation that never committed is removed once no rotation runs")
+    func staleNewKeyFile() throws {
+        let cli = try CLIHarness()
+        defer { cli.remove() }
+        _ = try Self.enrol(cli)
+        let keyPath = cli.file("portcullis-data/storage.key")
+        var random = SystemRandomNumberGenerator()
+        try StorageKey.generate(using: &random).fileText.write(toFile: keyPath + ".new", atomically: true, encoding: .utf8)
         let cleaned = try cli.run(["user", "list"])
         #expect(cleaned.status == 0 && cleaned.stderr.contains("did not complete"), "\(cleaned.combined)")
         #expect(!FileManager.default.fileExists(atPath: keyPath + ".new"))

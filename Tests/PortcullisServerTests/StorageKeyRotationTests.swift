@@ -122,6 +122,43 @@ import Testing
         }
     }
 
+    @Test("a device row read before a rotation committed still opens after the key was swapped: it is read again, not reported as damaged")
+    func staleRowAfterSwap() async throws {
+        var random = SystemRandomNumberGenerator()
+        let first = StorageKey.generate(using: &random), second = StorageKey.generate(using: &random)
+        let harness = try await Self.harness(keySource: { directory in
+            try KeyFile.createExclusive(directory.file("storage.key"), text: first.fileText)
+            return .file(directory.file("storage.key"))
+        }, key: first)
+        defer { Task { await harness.close() } }
+        let alice = try #require(try await harness.store.user(named: "alice"))
+        let stale = try #require(try await harness.store.devices(ofUserID: alice.id).first)
+        try await Self.rotate(harness, from: first, to: second, pending: harness.directory.file("storage.key.new"), replacing: harness.directory.file("storage.key"))
+        // Another login loaded the new key meanwhile.
+        #expect(try await harness.vault.reloadKey() == .loaded(oldFingerprint: first.fingerprint, newFingerprint: second.fingerprint, source: harness.directory.file("storage.key")))
+        let opened = try await harness.vault.openDevice(stale)
+        #expect(opened.secret == GateHarness.secret)
+        #expect(harness.vault.keys.problem == nil)
+    }
+
+    @Test("a rotation between the server's opening of the store and its first poll is noticed without waiting for a login")
+    func rotationBeforeFirstPoll() async throws {
+        var random = SystemRandomNumberGenerator()
+        let first = StorageKey.generate(using: &random), second = StorageKey.generate(using: &random)
+        let harness = try await Self.harness(keySource: { _ in .environment("PORTCULLIS_STORAGE_ENCRYPTION_KEY") }, key: first)
+        defer { Task { await harness.close() } }
+        try await Self.rotate(harness, from: first, to: second, pending: nil, replacing: nil)
+        let capture = LogCapture()
+        let server = try await harness.server(logger: capture.logger)
+        var sync = server.sync
+        sync.pollInterval = .milliseconds(20)
+        try await Application(router: server.router, services: [sync]).test(.router) { client in
+            try await ChangeFollowingTests.letSyncRun()
+            #expect(try await Self.health(client).status == .serviceUnavailable)
+            #expect(capture.all.contains { $0.hasPrefix("error") && $0.contains("storage key") })
+        }
+    }
+
     @Test("a secret that does not open although the key is right (damaged data) is logged, fails the health check, and refuses that login only")
     func damagedSecret() async throws {
         var random = SystemRandomNumberGenerator()

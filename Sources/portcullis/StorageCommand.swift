@@ -23,8 +23,9 @@ struct RotateKey: AsyncParsableCommand {
             give --new-key-file and put the new key into the environment afterwards.
 
             Servers running on the store keep working: they load the new key from the key file within \
-            a second (with --new-key-file, once the new key is in the file they read). A server whose key comes from the environment cannot: its logins with codes fail \
-            and its health check answers 503 until it is restarted with the new key.
+            a second (with --new-key-file, once the new key is in the file they read). A server whose \
+            key comes from the environment cannot: its logins with codes fail and its health check \
+            answers 503 until it is restarted with the new key.
             """
     )
     @OptionGroup var options: GlobalOptions

@@ -98,14 +98,14 @@ struct StorageSession {
             if let rotation = try StoreLock.acquireRotation(configuration.sqlitePath) {
                 try await finishInterruptedRotation(current: key, keyFile: path, pendingFile: pending, store: store)
                 withExtendedLifetime(rotation) {}
+                return (try parseKey(try KeyFile.read(path), source: path), .file(path))
             }
-            let current = try parseKey(try KeyFile.read(path), source: path)
-            // Started between a running rotation's commit and its rename: the store already uses the .new key.
-            if try await Vault.keyMatches(current, store: store) == false, KeyFile.exists(pending),
+            // A rotation runs; between its commit and its rename the store already uses the .new key.
+            if KeyFile.exists(pending), try await Vault.keyMatches(key, store: store) == false,
                let next = try? parseKey(try KeyFile.read(pending), source: pending), try await Vault.keyMatches(next, store: store) == true {
                 return (next, .file(path))
             }
-            return (current, .file(path))
+            return (key, .file(path))
         }
         guard try await store.storageKeyCheck() == nil else {
             throw StoreError(.storageKey, "The database \(configuration.sqlitePath) holds encrypted OTP secrets, but the storage key file \(path) does not exist. Restore it from your backup, point storage.encryption_key_file at it, or set \(variable).")

@@ -124,18 +124,29 @@ import Testing
         #expect(!server.log().contains("error"), "\(server.log())")
     }
 
+    /// A `.new` key file that opens nothing in the store; returns the key file's path.
+    static func strayNewKey(_ cli: CLIHarness) throws -> String {
+        let keyPath = cli.file("portcullis-data/storage.key")
+        var random = SystemRandomNumberGenerator()
+        try StorageKey.generate(using: &random).fileText.write(toFile: keyPath + ".new", atomically: true, encoding: .utf8)
+        return keyPath
+    }
+
+    /// Takes the lock rotate-key holds while its .new file is in use; close the descriptor to release it.
+    static func holdRotationLock(_ cli: CLIHarness) throws -> Int32 {
+        let lock = open(cli.file("portcullis-data/portcullis.sqlite3.rotation.lock"), O_RDWR | O_CREAT, 0o600)
+        try #require(lock >= 0 && flock(lock, LOCK_EX) == 0)
+        return lock
+    }
+
     @Test("a rotation in progress keeps its .new key file: other commands leave it alone, and use it once the store is re-encrypted")
     func rotationInProgress() throws {
         let cli = try CLIHarness()
         defer { cli.remove() }
         _ = try Self.enrol(cli)
-        let keyPath = cli.file("portcullis-data/storage.key")
-        var random = SystemRandomNumberGenerator()
-        try StorageKey.generate(using: &random).fileText.write(toFile: keyPath + ".new", atomically: true, encoding: .utf8)
+        let keyPath = try Self.strayNewKey(cli)
 
-        // What rotate-key holds while the .new file is in use.
-        let lock = open(cli.file("portcullis-data/portcullis.sqlite3.rotation.lock"), O_RDWR | O_CREAT, 0o600)
-        #expect(lock >= 0 && flock(lock, LOCK_EX) == 0)
+        let lock = try Self.holdRotationLock(cli)
         #expect(try cli.run(["user", "list"]).status == 0)
         #expect(FileManager.default.fileExists(atPath: keyPath + ".new"), "a running rotation's new key must survive other commands")
         let second = try cli.run(["storage", "rotate-key"])
@@ -149,8 +160,7 @@ import Testing
         #expect(try cli.run(["storage", "rotate-key"]).status == 0)
         try String(contentsOfFile: keyPath, encoding: .utf8).write(toFile: keyPath + ".new", atomically: true, encoding: .utf8)
         try oldKey.write(toFile: keyPath, atomically: true, encoding: .utf8)
-        let relock = open(cli.file("portcullis-data/portcullis.sqlite3.rotation.lock"), O_RDWR | O_CREAT, 0o600)
-        #expect(relock >= 0 && flock(relock, LOCK_EX) == 0)
+        let relock = try Self.holdRotationLock(cli)
         let during = try cli.run(["user", "otp", "qr", "alice", "default"])
         #expect(during.status == 0, "\(during.combined)")
         #expect(FileManager.default.fileExists(atPath: keyPath + ".new"))
@@ -166,9 +176,7 @@ import Testing
         let cli = try CLIHarness()
         defer { cli.remove() }
         _ = try Self.enrol(cli)
-        let keyPath = cli.file("portcullis-data/storage.key")
-        var random = SystemRandomNumberGenerator()
-        try StorageKey.generate(using: &random).fileText.write(toFile: keyPath + ".new", atomically: true, encoding: .utf8)
+        let keyPath = try Self.strayNewKey(cli)
         let cleaned = try cli.run(["user", "list"])
         #expect(cleaned.status == 0 && cleaned.stderr.contains("did not complete"), "\(cleaned.combined)")
         #expect(!FileManager.default.fileExists(atPath: keyPath + ".new"))

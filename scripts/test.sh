@@ -38,6 +38,11 @@ if ! python3 -c 'import selenium' 2>/dev/null; then
   echo "Installing selenium (pip)"
   python3 -m pip install -q --root-user-action=ignore selenium
 fi
+# Prometheus's own text-format parser, for the metrics tests.
+if ! python3 -c 'import prometheus_client' 2>/dev/null; then
+  echo "Installing prometheus-client (pip)"
+  python3 -m pip install -q --root-user-action=ignore prometheus-client
+fi
 
 swift build --build-tests
 swift test --skip-build "$@"

@@ -19,8 +19,11 @@ public struct Gate: Sendable {
     public let access: AccessControl
     /// `auth.mode`: whether a code alone counts as two factors.
     public let mode: AuthMode
+    /// Counts of verify answers and logins.
+    public let metrics: GateMetrics
 
-    public init(configuration: Configuration, cache: SessionCache, writes: SessionWrites, clock: GateClock, store: any SessionStore) {
+    public init(configuration: Configuration, cache: SessionCache, writes: SessionWrites, clock: GateClock, store: any SessionStore,
+                metrics: GateMetrics = .off) {
         decider = ForwardAuthDecider(cookies: configuration.effectiveSessionCookies)
         policy = SessionPolicy(inactivity: configuration.sessionInactivity, binding: configuration.sessionIPBinding)
         resolver = ClientIPResolver(trustedProxies: configuration.trustedProxies)
@@ -30,6 +33,7 @@ public struct Gate: Sendable {
         self.store = store
         self.access = configuration.accessControl
         self.mode = configuration.authMode
+        self.metrics = metrics
     }
 
     /// Answers a verify request from memory; nil when its session token must be read from the store

@@ -1,5 +1,6 @@
 public import Hummingbird
 public import Logging
+public import ServiceLifecycle
 public import PortcullisCore
 public import PortcullisStore
 
@@ -16,6 +17,7 @@ public struct GateServer {
     public let housekeeping: Housekeeping
     public let router: Router<GateContext>
     let basic: BasicSupport
+    let sampler: MetricsSampler
     let configuration: Configuration
 
     /// Sets up the routes; sessions are read from the store as their tokens are first seen.
@@ -23,9 +25,10 @@ public struct GateServer {
     ///   - logoDataURI: `portal.logo_file` read as a `data:` URI.
     ///   - dummyHash: the hash unknown users are checked against; made fresh when nil.
     ///   - cacheCapacity: sessions kept in memory; `session.cache_size` when nil.
+    ///   - metrics: where verify answers and logins are counted.
     public static func make(
         configuration: Configuration, vault: Vault, logger: Logger, clock: GateClock = .system,
-        logoDataURI: String? = nil, dummyHash: String? = nil, cacheCapacity: Int? = nil
+        logoDataURI: String? = nil, dummyHash: String? = nil, cacheCapacity: Int? = nil, metrics: GateMetrics = .off
     ) async throws -> GateServer {
         // Password checks get threads of their own, so a login flood cannot starve the store and the session sync.
         var vault = vault
@@ -34,13 +37,14 @@ public struct GateServer {
         let cache = SessionCache(capacity: cacheCapacity ?? configuration.sessionCacheSize)
         let writes = SessionWrites()
         let changesAfter = try await SessionSync.startingSequence(store: vault.store)
-        let gate = Gate(configuration: configuration, cache: cache, writes: writes, clock: clock, store: vault.store)
+        let gate = Gate(configuration: configuration, cache: cache, writes: writes, clock: clock, store: vault.store, metrics: metrics)
         let dummy: String
         if let dummyHash { dummy = dummyHash } else { dummy = try await Authenticator.makeDummyHash(vault: vault) }
         let authenticator = Authenticator(vault: vault, configuration: configuration, dummyHash: dummy, logger: logger)
         let portal = Portal(configuration: configuration, gate: gate, authenticator: authenticator, store: vault.store,
                             logoDataURI: logoDataURI, logger: logger)
         let router = Router(context: GateContext.self)
+        router.add(middleware: RequestIDMiddleware())
         let basicGate = BasicGate(authenticator: authenticator, regulator: portal.regulator, store: vault.store)
         let basic = BasicSupport(settings: configuration.basic, cache: BasicLingerCache(settings: configuration.basic), gate: basicGate)
         // The verify answer's page leaves the logo out: proxies such as HAProxy build it in one buffer.
@@ -64,18 +68,22 @@ public struct GateServer {
         }
         let housekeeping = Housekeeping(store: vault.store, clock: clock, auditRetention: configuration.auditRetention,
                                         regulationWindow: max(configuration.regulation.findTime, configuration.regulation.banTime), logger: logger)
-        return GateServer(gate: gate, portal: portal, sync: sync, housekeeping: housekeeping, router: router, basic: basic, configuration: configuration)
+        let sampler = MetricsSampler(metrics: metrics, store: vault.store, cache: cache, pool: vault.hashPool, clock: clock)
+        return GateServer(gate: gate, portal: portal, sync: sync, housekeeping: housekeeping, router: router, basic: basic, sampler: sampler,
+                          configuration: configuration)
     }
 
-    /// The Hummingbird application listening on `server.listen`, with the session sync as a service.
-    public func application(logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+    /// The Hummingbird application listening on `server.listen`, with the session sync, the
+    /// housekeeping and `services` (such as ``metricsApplication(exporter:host:port:logger:onServerRunning:)``) as services.
+    public func application(logger: Logger, services: [any Service] = [],
+                            onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
         let limits = ConnectionLimits(maxTotal: configuration.maxConnections, maxPerAddress: configuration.maxConnectionsPerAddress, resolver: gate.resolver)
         return Application(
             router: router,
             server: GateChannel.builder(gate: gate, basic: basic, limits: limits, headTimeout: .seconds(configuration.headTimeout),
                                         idleTimeout: .seconds(configuration.idleTimeout)),
             configuration: .init(address: .hostname(configuration.listenHost, port: configuration.listenPort), serverName: nil),
-            services: [sync, housekeeping],
+            services: [sync, housekeeping] + services,
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
             logger: logger
         )

@@ -22,7 +22,8 @@ public struct Portal: Sendable {
         self.authenticator = authenticator
         self.store = store
         self.page = PortalPage(title: configuration.portalTitle, logoDataURI: logoDataURI)
-        self.regulator = Regulator(store: store, policy: configuration.effectiveRegulation, pseudonyms: authenticator.vault.pseudonyms, logger: logger)
+        self.regulator = Regulator(store: store, policy: configuration.effectiveRegulation, pseudonyms: authenticator.vault.pseudonyms, logger: logger,
+                                   metrics: gate.metrics)
         self.logger = logger
     }
 

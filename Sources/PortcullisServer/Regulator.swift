@@ -20,6 +20,7 @@ public final class Regulator: Sendable {
     let policy: RegulationPolicy
     let pseudonyms: NamePseudonym
     let logger: Logger
+    let metrics: GateMetrics
     private let refusals = Mutex(RefusalDigest())
     /// Keys with attempts in flight on this server, so an attempt waits for its turn here, in
     /// memory, instead of asking the store again and again (the store still decides, for every
@@ -29,8 +30,10 @@ public final class Regulator: Sendable {
     /// How long an attempt waits for its name or address to be free before it is answered "busy".
     let busyWait: Duration
 
-    public init(store: any Store, policy: RegulationPolicy, pseudonyms: NamePseudonym, logger: Logger, busyWait: Duration = .seconds(2)) {
+    public init(store: any Store, policy: RegulationPolicy, pseudonyms: NamePseudonym, logger: Logger, busyWait: Duration = .seconds(2),
+                metrics: GateMetrics = .off) {
         self.store = store
+        self.metrics = metrics
         self.policy = policy
         self.pseudonyms = pseudonyms
         self.logger = logger
@@ -69,7 +72,10 @@ public final class Regulator: Sendable {
         let deadline = clock.now.advanced(by: busyWait)
         while true {
             guard claimLocally(keys, clock: clock) else {
-                guard clock.now < deadline else { return .busy(retryAfter: 1) }
+                guard clock.now < deadline else {
+                    metrics.login(.busy)
+                    return .busy(retryAfter: 1)
+                }
                 try await Task.sleep(for: .milliseconds(10))
                 continue
             }
@@ -85,15 +91,20 @@ public final class Regulator: Sendable {
                 return .admitted(ticket)
             case .refused(.banned(let ban)):
                 releaseLocally(keys)
+                metrics.login(.banned)
                 try await refusedBanned(ban, subject: subject, client: client, now: now)
                 return .banned(ban)
             case .refused(.busy(let retryAfter)):
                 // Attempts of another server sharing the store, or failures that fill the budget.
                 releaseLocally(keys)
-                guard clock.now < deadline else { return .busy(retryAfter: retryAfter) }
+                guard clock.now < deadline else {
+                    metrics.login(.busy)
+                    return .busy(retryAfter: retryAfter)
+                }
                 try await Task.sleep(for: .milliseconds(100))
             case .refused(.admitted):
                 releaseLocally(keys)
+                metrics.login(.busy)
                 return .busy(retryAfter: 1)
             }
         }
@@ -128,6 +139,7 @@ public final class Regulator: Sendable {
     /// wrong code given with the right password, toward the lockout. Returns a ban this failure started, if any.
     public func failed(_ ticket: AttemptTicket, subject: Subject, reason: String, wrongCodeOf userID: Int64?, client: IPAddress, now: Int64) async throws -> Ban? {
         defer { releaseLocally(ticket.keys) }
+        metrics.login(.failed)
         logFailure(reason: reason, shown: subject.shown, client: client)
         try await store.appendAudit(AuditEntry(time: now, event: .loginFailed, userName: subject.shown, clientIP: client.description, reason: reason))
         let settlement = try await store.settleAttempt(ticket, outcome: .failed(wrongCodeOf: userID), at: now, policy: policy)
@@ -146,6 +158,7 @@ public final class Regulator: Sendable {
     /// Settles a good login; `method` (`form`, `basic`, `app_password:LABEL`) goes to the audit entry.
     public func succeeded(_ ticket: AttemptTicket, user: UserRecord, client: IPAddress, now: Int64, method: String = "form") async throws {
         logger.info("authentication succeeded user=\(user.name) client_ip=\(client) method=\(method.split(separator: ":").first ?? "")")
+        metrics.login(.succeeded)
         defer { releaseLocally(ticket.keys) }
         _ = try await store.settleAttempt(ticket, outcome: .succeeded(userID: user.id), at: now, policy: policy)
         try await store.appendAudit(AuditEntry(time: now, event: .loginSucceeded, userName: user.name, clientIP: client.description, reason: method))
@@ -154,6 +167,7 @@ public final class Regulator: Sendable {
     /// Gives back the place of an attempt that was never checked (the hash pool was full).
     public func abandoned(_ ticket: AttemptTicket, now: Int64) async {
         defer { releaseLocally(ticket.keys) }
+        metrics.login(.abandoned)
         _ = try? await store.settleAttempt(ticket, outcome: .abandoned, at: now, policy: policy)
     }
 

@@ -18,7 +18,9 @@ enum VerifyRoutes {
     static func add(to router: Router<GateContext>, gate: Gate, basic: BasicSupport, page: PortalPage) {
         for endpoint in endpoints {
             let handler: @Sendable (Request, GateContext) async throws -> Response = { request, context in
-                try await answer(request, context: context, gate: gate, basic: basic, page: page, style: endpoint.style)
+                let (response, outcome) = try await answer(request, context: context, gate: gate, basic: basic, page: page, style: endpoint.style)
+                gate.metrics.verified(endpoint.style, outcome)
+                return response
             }
             router.get(RouterPath(endpoint.path), use: handler)
             router.head(RouterPath(endpoint.path), use: handler)
@@ -50,13 +52,17 @@ enum VerifyRoutes {
         return fields
     }()
 
-    static func answer(_ request: Request, context: GateContext, gate: Gate, basic: BasicSupport, page: PortalPage, style: VerifyStyle) async throws -> Response {
+    /// The answer to a verify request the channel handler passed on, and what it was (for the metrics).
+    static func answer(_ request: Request, context: GateContext, gate: Gate, basic: BasicSupport, page: PortalPage,
+                       style: VerifyStyle) async throws -> (Response, VerifyOutcome) {
         let headers = request.headers
         let read = VerifyHeaders(headers)
         let head = request.method == .head
-        func respond(_ verdict: VerifyVerdict) -> Response {
-            guard case .denied(let user, let portal) = verdict, ForwardAuthDecider.isBrowser(read.request) else { return response(for: verdict, head: head) }
-            return deniedPage(user: user, portal: portal, read: read, gate: gate, page: page, style: style, head: head)
+        func respond(_ verdict: VerifyVerdict) -> (Response, VerifyOutcome) {
+            guard case .denied(let user, let portal) = verdict, ForwardAuthDecider.isBrowser(read.request) else {
+                return (response(for: verdict, head: head), VerifyOutcome(verdict))
+            }
+            return (deniedPage(user: user, portal: portal, read: read, gate: gate, page: page, style: style, head: head), .denied)
         }
         // The common case is answered from memory; a session this server has not seen costs one store read.
         let verdict: VerifyVerdict
@@ -66,7 +72,8 @@ enum VerifyRoutes {
                                                       forwardedFor: read.forwardedFor, style: style)
         } catch {
             context.logger.error("could not read a session from the store", metadata: ["error": "\(error)"])
-            return refusal("The session store does not answer. Try again in a moment.", status: .serviceUnavailable, retryAfter: 1, style: style, head: head)
+            return (refusal("The session store does not answer. Try again in a moment.", status: .serviceUnavailable, retryAfter: 1, style: style, head: head),
+                    .unavailable)
         }
         switch verdict {
         case .allow, .allowAnonymous, .badRequest, .forbidden, .denied:
@@ -74,7 +81,7 @@ enum VerifyRoutes {
         case .redirect, .unauthorized:
             break
         }
-        guard let cookie, basic.isEnabled(for: cookie) else { return response(for: verdict, head: head) }
+        guard let cookie, basic.isEnabled(for: cookie) else { return (response(for: verdict, head: head), VerifyOutcome(verdict)) }
 
         let client = gate.resolver.resolve(peer: context.peerAddress, forwardedFor: read.forwardedFor)
         guard let authorization = read.authorization, let credentials = BasicCredentials(header: authorization),
@@ -82,11 +89,11 @@ enum VerifyRoutes {
             // Scripts learn that Basic works here; browsers are sent to the login page instead.
             var answer = response(for: verdict, head: head)
             if case .unauthorized(location: nil) = verdict { answer.headers[.wwwAuthenticate] = basic.challenge }
-            return answer
+            return (answer, VerifyOutcome(verdict))
         }
         let now = gate.clock.now()
         // The rules decide again with who the credential names: a rule may name users or groups.
-        func authorized(_ identity: Identity, _ level: AuthLevel) -> Response {
+        func authorized(_ identity: Identity, _ level: AuthLevel) -> (Response, VerifyOutcome) {
             respond(gate.authorize(identity, level: level, request: read.request, peer: context.peerAddress, forwardedFor: read.forwardedFor,
                                    style: style, cookie: cookie))
         }
@@ -98,16 +105,16 @@ enum VerifyRoutes {
         case .refused:
             var answer = response(for: .unauthorized(location: nil), head: head)
             answer.headers[.wwwAuthenticate] = basic.challenge
-            return answer
+            return (answer, .loginRequired)
         case .banned(let ban):
-            return refusal("Too many failed attempts. Try again in \(ban.retryAfter(now: now)) seconds.", status: .tooManyRequests,
-                           retryAfter: ban.retryAfter(now: now), style: style, head: head)
+            return (refusal("Too many failed attempts. Try again in \(ban.retryAfter(now: now)) seconds.", status: .tooManyRequests,
+                            retryAfter: ban.retryAfter(now: now), style: style, head: head), .rateLimited)
         case .busy(let retryAfter):
-            return refusal("Too many sign-ins are being checked right now. Try again in \(retryAfter) seconds.", status: .serviceUnavailable,
-                           retryAfter: retryAfter, style: style, head: head)
+            return (refusal("Too many sign-ins are being checked right now. Try again in \(retryAfter) seconds.", status: .serviceUnavailable,
+                            retryAfter: retryAfter, style: style, head: head), .rateLimited)
         case .unavailable(let retryAfter):
-            return refusal("Sign-in is unavailable for a moment: the server cannot read the one-time-code secrets. Try again later; the server log says why.",
-                           status: .serviceUnavailable, retryAfter: retryAfter, style: style, head: head)
+            return (refusal("Sign-in is unavailable for a moment: the server cannot read the one-time-code secrets. Try again later; the server log says why.",
+                            status: .serviceUnavailable, retryAfter: retryAfter, style: style, head: head), .unavailable)
         }
     }
 

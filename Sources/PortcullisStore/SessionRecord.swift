@@ -37,6 +37,8 @@ public protocol SessionStore: Sendable {
     func createSession(_ session: SessionRecord) async throws
     /// Sessions not yet past their absolute expiry, with their users, oldest first.
     func liveSessions(at unixTime: Int64) async throws -> [(SessionRecord, UserRecord)]
+    /// How many sessions are not yet past their absolute expiry.
+    func liveSessionCount(at unixTime: Int64) async throws -> Int
     /// One user's sessions not yet past their absolute expiry, oldest first.
     func liveSessions(userID: Int64, at unixTime: Int64) async throws -> [(SessionRecord, UserRecord)]
     /// The session with this hash, with its user, when it is not past its absolute expiry.

@@ -12,6 +12,7 @@ import Darwin
 import Hummingbird
 import Logging
 import NIOCore
+import ServiceLifecycle
 import PortcullisCore
 import PortcullisServer
 import PortcullisStore
@@ -40,29 +41,50 @@ struct ServeCommand: AsyncParsableCommand {
         let found = try StorageSession.discover(options)
         let configuration = try StorageSession.loadConfiguration(options, found: found)
         let logo = try configuration.portalLogoFile.map { try PortalLogo.dataURI(readingFile: $0) }
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardOutput(label: label)
-            handler.logLevel = .info
-            return handler
-        }
+        let level = Logger.Level(rawValue: configuration.logLevel.rawValue) ?? .info
+        LoggingSystem.bootstrap({ label, provider in
+            switch configuration.logFormat {
+            case .text:
+                var handler = StreamLogHandler.standardOutput(label: label, metadataProvider: provider)
+                handler.logLevel = level
+                return handler
+            case .json:
+                var handler = JSONLogHandler(metadataProvider: provider)
+                handler.logLevel = level
+                return handler
+            }
+        }, metadataProvider: RequestID.metadataProvider)
         let logger = Logger(label: "portcullis")
+        let version = Portcullis.configuration.version
+        logger.notice("starting portcullis \(version) (pid \(getpid()); configuration: \(found.how); store: \(configuration.sqlitePath))")
         for warning in configuration.warnings { logger.warning("\(warning).") }
         let openFiles = OpenFileLimit.raiseToHardLimit()
         if openFiles < configuration.maxConnections + OpenFileLimit.reserved {
             logger.warning("the open-file limit (\(openFiles)) is below server.max_connections (\(configuration.maxConnections)) plus \(OpenFileLimit.reserved): connections past it are refused by the system. Raise it (systemd: LimitNOFILE=; shell: ulimit -n) or lower server.max_connections.")
         }
-        let session = try await StorageSession.open(configuration: configuration, creating: true, verbose: options.verbose, how: found.how)
+        let exporter = configuration.metricsListen.map { _ in MetricsExporter() }
+        let session = try await StorageSession.open(configuration: configuration, creating: true, verbose: options.verbose, how: found.how,
+                                                    metrics: exporter?.factory)
         do {
             if try await session.store.users(first: 1).isEmpty {
                 let config = found.path.map { $0 == ConfigurationDiscovery.localPath || $0 == ConfigurationDiscovery.systemPath ? "" : " --config \($0)" } ?? ""
                 printError("There are no users yet. Add one (it asks for a password, then shows a QR code to scan):\n  portcullis user add alice\(config) && portcullis user otp add alice\(config)")
             }
-            let server = try await GateServer.make(configuration: session.configuration, vault: session.vault, logger: logger, logoDataURI: logo)
+            let metrics = exporter.map { GateMetrics(factory: $0.factory, version: version) } ?? .off
+            let server = try await GateServer.make(configuration: session.configuration, vault: session.vault, logger: logger, logoDataURI: logo,
+                                                   metrics: metrics)
             let portal = session.configuration.effectiveSessionCookies.map(\.portalURL).joined(separator: ", ")
-            let app = server.application(logger: logger) { port in
+            var services: [any Service] = []
+            if let exporter, let address = configuration.metricsListen {
+                services.append(server.metricsApplication(exporter: exporter, host: address.host, port: address.port, logger: logger) { port in
+                    logger.info("metrics at http://\(ListenAddress(host: address.host, port: port))/metrics")
+                })
+            }
+            let app = server.application(logger: logger, services: services) { port in
                 logger.info("listening on \(configuration.listenHost):\(port); login portal at \(portal)")
             }
             try await app.runService()
+            logger.notice("stopped")
         } catch let error as IOError where error.errnoCode == EADDRINUSE || error.errnoCode == EACCES || error.errnoCode == EADDRNOTAVAIL {
             await session.close()
             let address = "\(configuration.listenHost):\(configuration.listenPort)"

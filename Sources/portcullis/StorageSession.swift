@@ -2,6 +2,7 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+import CoreMetrics
 import PortcullisCore
 import PortcullisStore
 
@@ -60,7 +61,9 @@ struct StorageSession {
 
     /// Opens the store of a configuration already loaded; with `creating`, makes the data folder
     /// (mode 0700), the database and, for a new store, a storage key when they do not exist.
-    static func open(configuration: Configuration, creating: Bool = true, verbose: Bool = false, how: String = "the configuration") async throws -> StorageSession {
+    /// `metrics`: where the store's operation timers are made (none when nil).
+    static func open(configuration: Configuration, creating: Bool = true, verbose: Bool = false, how: String = "the configuration",
+                     metrics: (any MetricsFactory)? = nil) async throws -> StorageSession {
         umask(0o077)  // the database, its WAL and every file we write are the owner's alone
         let exists = FileManager.default.fileExists(atPath: configuration.sqlitePath)
         guard exists || creating else { throw CLIError(missingStore(configuration, how: how)) }
@@ -68,7 +71,7 @@ struct StorageSession {
         guard let lock = try StoreLock.acquire(configuration.sqlitePath, exclusive: false) else {
             throw CLIError("A restore of \(configuration.sqlitePath) is in progress; try again when it has finished.")
         }
-        let store = try await SQLiteStore.open(path: configuration.sqlitePath)
+        let store = try await SQLiteStore.open(path: configuration.sqlitePath, metrics: metrics ?? NOOPMetricsHandler.instance)
         if !exists {
             printError("Created a new store at \(configuration.sqlitePath) (configuration: \(how)).")
         } else if verbose {

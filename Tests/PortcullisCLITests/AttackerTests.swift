@@ -17,8 +17,9 @@ import Testing
     }
 
     /// One login through the form, from `address` (sent as X-Forwarded-For; the server trusts loopback).
-    static func logIn(_ server: ServerProcess, user: String, password: String, code: String, from address: String) throws -> Attempt {
-        let jar = "jar-\(UUID().uuidString)"
+    /// `jar`: the curl cookie file that keeps the session cookie.
+    static func logIn(_ server: ServerProcess, user: String, password: String, code: String, from address: String,
+                      jar: String = "jar-\(UUID().uuidString)") throws -> Attempt {
         let page = try server.curl(["-s", "-c", jar, "-b", jar, server.url("/login")])
         let token = try #require(page.stdout.firstMatch(of: /name="csrf" value="([^"]+)"/)?.1)
         let response = try server.curl(["-s", "-i", "-c", jar, "-b", jar, "-H", "X-Forwarded-For: \(address)",

@@ -21,6 +21,9 @@ import Testing
 
             var live = try await store.liveSessions(at: 60)
             #expect(live.count == 3)
+            #expect(try await store.liveSessionCount(at: 60) == 3)
+            #expect(try await store.liveSessionCount(at: 0) == 4)
+            #expect(try await store.liveSessionCount(at: 10_000) == 0)
             #expect(live[0].0 == Self.session(1, userID: alice.id))
             #expect(live[0].1.name == "alice" && live[0].1.groups == ["admins"])
 

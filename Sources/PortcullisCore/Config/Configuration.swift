@@ -100,6 +100,15 @@ public struct Configuration: Sendable, Equatable {
     /// store on their next request.
     public var sessionCacheSize: Int = 100_000
 
+    // MARK: metrics, log
+
+    /// `metrics.listen`: where Prometheus metrics are served (`GET /metrics`); nil (the default) serves none.
+    public var metricsListen: ListenAddress?
+    /// `log.level`: the least severe messages written.
+    public var logLevel: LogLevelSetting = .info
+    /// `log.format`: plain text lines, or one JSON object per line.
+    public var logFormat: LogFormat = .text
+
     // MARK: portal
 
     /// `portal.title`: the heading and title of the login page.
@@ -158,6 +167,33 @@ public struct BasicAuthConfiguration: Sendable, Equatable {
     public var logoutOnIPChange = true
 
     public init() {}
+}
+
+/// A host and port to listen on.
+public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    /// `127.0.0.1:9100`, `[::1]:9100`.
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
+
+/// `log.level`, as swift-log names its levels.
+public enum LogLevelSetting: String, Sendable, CaseIterable {
+    case trace, debug, info, notice, warning, error, critical
+}
+
+/// `log.format`.
+public enum LogFormat: String, Sendable, CaseIterable {
+    /// `2026-11-23T01:10:02+0000 notice portcullis: [PortcullisServer] authentication failed …`
+    case text
+    /// `{"time":"2026-11-23T01:10:02.123Z","level":"notice","message":"authentication failed …",…}`
+    case json
 }
 
 /// How a session is tied to the client's address.

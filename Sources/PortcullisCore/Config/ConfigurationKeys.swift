@@ -16,6 +16,25 @@ enum ConfigurationKeys {
             config.listenPort = port
             return true
         },
+        Key(path: "metrics.listen", allowed: "host:port such as 127.0.0.1:9100, or off") { config, value, _ in
+            if ["off", "false", ""].contains(value.lowercased()) {
+                config.metricsListen = nil
+                return true
+            }
+            guard let (host, port) = parseListen(value) else { return false }
+            config.metricsListen = ListenAddress(host: host, port: port)
+            return true
+        },
+        Key(path: "log.level", allowed: "trace, debug, info, notice, warning, error or critical") { config, value, _ in
+            guard let level = LogLevelSetting(rawValue: value.lowercased()) else { return false }
+            config.logLevel = level
+            return true
+        },
+        Key(path: "log.format", allowed: "text or json") { config, value, _ in
+            guard let format = LogFormat(rawValue: value.lowercased()) else { return false }
+            config.logFormat = format
+            return true
+        },
         Key(path: "server.trusted_proxies", allowed: "a list of CIDR ranges such as 10.0.0.0/8 or 127.0.0.1") { config, value, _ in
             let parts = value.split(separator: ",").map { $0.trimmingASCIIWhitespace() }.filter { !$0.isEmpty }
             let ranges = parts.compactMap(CIDR.init)
@@ -347,6 +366,10 @@ enum ConfigurationKeys {
         }
         if configuration.sessionRememberMe > 0, configuration.sessionRememberMe < configuration.sessionExpiration {
             problems.append("session.remember_me (\(configuration.sessionRememberMe) s) is shorter than session.expiration (\(configuration.sessionExpiration) s); make it longer, or 0 to turn it off.")
+        }
+        if let metrics = configuration.metricsListen, metrics.port == configuration.listenPort,
+           metrics.host == configuration.listenHost || ["0.0.0.0", "::"].contains(metrics.host) || ["0.0.0.0", "::"].contains(configuration.listenHost) {
+            problems.append("metrics.listen (\(metrics)) is server.listen's port; give metrics a port of its own, such as \(metrics.host.contains(":") ? "[\(metrics.host)]" : metrics.host):9100.")
         }
         if configuration.sessionInactivity > configuration.sessionExpiration {
             problems.append("session.inactivity (\(configuration.sessionInactivity) s) is longer than session.expiration (\(configuration.sessionExpiration) s).")

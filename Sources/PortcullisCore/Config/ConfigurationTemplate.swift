@@ -102,6 +102,19 @@ public enum ConfigurationTemplate {
       # Audit entries older than this are deleted.
       retention: 90d
 
+    log:
+      # The least severe lines written: trace, debug, info, notice, warning, error or critical.
+      level: info
+      # text: one readable line per event. json: one JSON object per line (time, level, message,
+      # request_id, ...), for log collectors. deploy/fail2ban has a filter for each.
+      format: text
+
+    metrics:
+      # Prometheus metrics at http://LISTEN/metrics, on a listener of their own (off by default).
+      # Keep it on loopback or a private network: it is not behind the proxy's login.
+      listen: "off"
+      # listen: 127.0.0.1:9100
+
     portal:
       # The heading and title of the login page.
       title: Portcullis

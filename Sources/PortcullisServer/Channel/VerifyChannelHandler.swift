@@ -98,8 +98,12 @@ final class VerifyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler 
         }
         var fields: HTTPFields
         switch answer {
-        case .allow(let identity): fields = VerifyRoutes.allowedFields(identity)
-        case .allowAnonymous: fields = VerifyRoutes.anonymousFields
+        case .allow(let identity):
+            fields = VerifyRoutes.allowedFields(identity)
+            gate.metrics.verified(style, .allowed)
+        case .allowAnonymous:
+            fields = VerifyRoutes.anonymousFields
+            gate.metrics.verified(style, .allowedAnonymous)
         // Refusals have a body and are rare: the router writes them.
         case .redirect, .unauthorized, .badRequest, .forbidden, .denied: return nil
         }

@@ -36,6 +36,12 @@ extension SQLiteStore {
         try await liveSessions(at: unixTime, where: "1", [])
     }
 
+    public func liveSessionCount(at unixTime: Int64) async throws -> Int {
+        try await exclusive("count sessions") { connection in
+            try await connection.query("SELECT COUNT(*) AS n FROM sessions WHERE expires_at > ?", [.int64(unixTime)]).first?.column("n")?.integer ?? 0
+        }
+    }
+
     public func liveSessions(userID: Int64, at unixTime: Int64) async throws -> [(SessionRecord, UserRecord)] {
         try await liveSessions(at: unixTime, where: "s.user_id = ?", [.int64(userID)])
     }

@@ -1,3 +1,4 @@
+public import CoreMetrics
 public import Logging
 import NIOCore
 import SQLiteNIO
@@ -20,27 +21,31 @@ public final class SQLiteStore: Store {
     let connection: SQLiteConnection
     let path: String
     private let gate = AsyncGate()
+    private let timers: StoreTimers
 
     /// How long a statement waits for another process's write lock before failing, in milliseconds.
     public static let busyTimeoutMilliseconds = 5000
 
-    private init(connection: SQLiteConnection, path: String) {
+    private init(connection: SQLiteConnection, path: String, timers: StoreTimers) {
         self.connection = connection
         self.path = path
+        self.timers = timers
     }
 
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     /// - Throws: ``StoreError`` with ``StoreError/Code/unreadable`` when the file is not a database or cannot
     ///   be opened, ``StoreError/Code/locked`` when another process holds it, ``StoreError/Code/schema`` when it
     ///   was written by a newer Portcullis.
-    public static func open(path: String, logger: Logger = Logger(label: "portcullis.store")) async throws -> SQLiteStore {
+    /// - Parameter metrics: where the time each operation takes is recorded (``StoreTimers``).
+    public static func open(path: String, logger: Logger = Logger(label: "portcullis.store"),
+                            metrics: any MetricsFactory = NOOPMetricsHandler.instance) async throws -> SQLiteStore {
         let connection: SQLiteConnection
         do {
             connection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
         } catch {
             throw StoreError(.unreadable, "Cannot open the database \(path): \(Self.reason(error)). Check that its folder exists and is writable.")
         }
-        let store = SQLiteStore(connection: connection, path: path)
+        let store = SQLiteStore(connection: connection, path: path, timers: StoreTimers(factory: metrics))
         do {
             _ = try await connection.query("PRAGMA busy_timeout = \(busyTimeoutMilliseconds)")
             _ = try await connection.query("PRAGMA foreign_keys = ON")
@@ -56,8 +61,10 @@ public final class SQLiteStore: Store {
 
     // MARK: Running statements
 
-    /// Runs `body` alone on the connection.
+    /// Runs `body` alone on the connection; the time it took, waiting included, goes to the `action` timer.
     func exclusive<T: Sendable>(_ action: String, _ body: (SQLiteConnection) async throws -> T) async throws -> T {
+        let start = ContinuousClock.now
+        defer { timers.record(action, since: start) }
         await gate.acquire()
         do {
             let result = try await body(connection)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every Portcullis test. On a fresh Debian machine it first installs the real tools the tests
 # check our output against (oathtool, zbarimg, htpasswd, ImageMagick) and run it behind (Caddy,
-# nginx, HAProxy, Chromium with selenium, wrk for the login flood), when run as root.
+# nginx, HAProxy, Chromium with selenium, wrk for the login flood, debootstrap for a Debian 12
+# without Swift to run the release on), when run as root.
 # With arguments (e.g. --filter LoginTests) only the matching Swift tests run, without the
 # end-to-end run behind the proxies.
 set -euo pipefail
@@ -22,6 +23,8 @@ command -v chromium >/dev/null || needed+=(chromium)
 command -v chromedriver >/dev/null || needed+=(chromium-driver)
 command -v fail2ban-regex >/dev/null || needed+=(fail2ban)
 command -v wrk >/dev/null || needed+=(wrk)
+command -v debootstrap >/dev/null || needed+=(debootstrap)
+command -v readelf >/dev/null || needed+=(binutils)
 command -v systemd-analyze >/dev/null || needed+=(systemd)
 if [ ${#needed[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
@@ -49,8 +52,13 @@ swift test --skip-build "$@"
 if [ $# -eq 0 ]; then
   python3 scripts/e2e/run.py --bin "$(swift build --show-bin-path)/portcullis"
   # What is measured from outside needs a release build: a debug build's scrypt is ten times slower.
-  swift build -c release --product portcullis
+  # It is the build a release ships (the Swift runtime linked in), so it is built once and used
+  # for the release check as well as for the measurements below.
+  swift build -c release --product portcullis --static-swift-stdlib
   release="$(swift build -c release --show-bin-path)/portcullis"
+  # The release tarball, run on a fresh Debian 12 (debootstrap, chroot) where no Swift is installed.
+  tarball=$(scripts/release.sh --skip-build --build-path .build --output-dir "$(mktemp -d)" | sed -n 's/^tarball: //p')
+  scripts/release-test.sh --tarball "$tarball"
   python3 scripts/flood.py --bin "$release"
   python3 scripts/timing.py --bin "$release" --attempts 60
   # The benchmark with tiny durations, to keep it working (its figures mean nothing here).

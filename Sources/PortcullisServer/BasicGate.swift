@@ -31,6 +31,7 @@ public struct BasicGate: Sendable {
         // With the hash queue full, a credential that needs a hash is answered before it costs the store anything.
         let priority = regulator.returnsAsTold(client, now: now)
         if !AppPassword.looksLikeOne(credentials.password), let retryAfter = authenticator.hashQueueFull(priority: priority) {
+            regulator.metrics.login(.busy)
             regulator.toldToRetry(client, after: retryAfter, now: now)
             return .busy(retryAfter: retryAfter)
         }

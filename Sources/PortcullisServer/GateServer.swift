@@ -44,7 +44,7 @@ public struct GateServer {
         let portal = Portal(configuration: configuration, gate: gate, authenticator: authenticator, store: vault.store,
                             logoDataURI: logoDataURI, logger: logger)
         let router = Router(context: GateContext.self)
-        router.add(middleware: RequestIDMiddleware())
+        router.add(middleware: RequestIDMiddleware(resolver: gate.resolver))
         let basicGate = BasicGate(authenticator: authenticator, regulator: portal.regulator, store: vault.store)
         let basic = BasicSupport(settings: configuration.basic, cache: BasicLingerCache(settings: configuration.basic), gate: basicGate)
         // The verify answer's page leaves the logo out: proxies such as HAProxy build it in one buffer.

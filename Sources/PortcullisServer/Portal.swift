@@ -193,6 +193,7 @@ public struct Portal: Sendable {
         // With the hash queue full, the attempt is answered before it costs the store anything.
         let priority = regulator.returnsAsTold(visit.client, now: now)
         if let retryAfter = authenticator.hashQueueFull(priority: priority) {
+            regulator.metrics.login(.busy)
             regulator.toldToRetry(visit.client, after: retryAfter, now: now)
             return try await busyPage(retryAfter: retryAfter, visit: visit, username: typedName, redirect: redirect)
         }

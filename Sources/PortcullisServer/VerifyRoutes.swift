@@ -18,7 +18,16 @@ enum VerifyRoutes {
     static func add(to router: Router<GateContext>, gate: Gate, basic: BasicSupport, page: PortalPage) {
         for endpoint in endpoints {
             let handler: @Sendable (Request, GateContext) async throws -> Response = { request, context in
-                let (response, outcome) = try await answer(request, context: context, gate: gate, basic: basic, page: page, style: endpoint.style)
+                let response: Response, outcome: VerifyOutcome
+                do {
+                    (response, outcome) = try await answer(request, context: context, gate: gate, basic: basic, page: page, style: endpoint.style)
+                } catch {
+                    // The store failed while HTTP Basic credentials were checked: a 503 to retry, never a 500
+                    // (which nginx's auth_request would pass on as a server error).
+                    context.logger.error("could not check HTTP Basic credentials", metadata: ["error": "\(error)"])
+                    (response, outcome) = (refusal("The session store does not answer. Try again in a moment.", status: .serviceUnavailable,
+                                                   retryAfter: 1, style: endpoint.style, head: request.method == .head), .unavailable)
+                }
                 gate.metrics.verified(endpoint.style, outcome)
                 return response
             }

@@ -57,6 +57,9 @@ struct ServeCommand: AsyncParsableCommand {
         let logger = Logger(label: "portcullis")
         let version = Portcullis.configuration.version
         logger.notice("starting portcullis \(version) (pid \(getpid()); configuration: \(found.how); store: \(configuration.sqlitePath))")
+        if level > .notice {
+            logger.warning("log.level is \(configuration.logLevel.rawValue): failed logins (logged at notice) are not written, so fail2ban cannot see them. Use notice or info.")
+        }
         for warning in configuration.warnings { logger.warning("\(warning).") }
         let openFiles = OpenFileLimit.raiseToHardLimit()
         if openFiles < configuration.maxConnections + OpenFileLimit.reserved {
@@ -87,11 +90,15 @@ struct ServeCommand: AsyncParsableCommand {
             logger.notice("stopped")
         } catch let error as IOError where error.errnoCode == EADDRINUSE || error.errnoCode == EACCES || error.errnoCode == EADDRNOTAVAIL {
             await session.close()
-            let address = "\(configuration.listenHost):\(configuration.listenPort)"
+            let address = "\(ListenAddress(host: configuration.listenHost, port: configuration.listenPort))"
             let why = error.errnoCode == EADDRINUSE ? "another program (perhaps another portcullis serve) listens there"
                 : error.errnoCode == EACCES ? "ports below 1024 need privileges" : "no interface of this machine has that address"
+            if let metrics = configuration.metricsListen {
+                throw CLIError("Cannot listen on \(address) (server.listen) or \(metrics) (metrics.listen): \(why). Stop the other program, or choose another address with server.listen or metrics.listen.")
+            }
             throw CLIError("Cannot listen on \(address): \(why). Stop the other program, or choose another address with server.listen (PORTCULLIS_SERVER_LISTEN=127.0.0.1:9092).")
         } catch {
+            logger.error("stopped: \(error)")
             await session.close()
             throw error
         }

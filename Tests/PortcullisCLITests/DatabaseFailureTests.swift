@@ -83,20 +83,8 @@ import Testing
         let cli = try CLIHarness()
         defer { cli.remove() }
         #expect(try cli.run(["user", "add", "alice", "--password-stdin"], input: "pass phrase\n").status == 0)
-        let holder = Process()
-        holder.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        holder.arguments = ["python3", "-c", """
-            import sqlite3, sys, time
-            c = sqlite3.connect(sys.argv[1], isolation_level=None)
-            c.execute('BEGIN EXCLUSIVE')
-            print('locked', flush=True)
-            time.sleep(30)
-            """, cli.file("portcullis-data/portcullis.sqlite3")]
-        let ready = Pipe()
-        holder.standardOutput = ready
-        try holder.run()
-        defer { holder.terminate(); holder.waitUntilExit() }
-        _ = ready.fileHandleForReading.availableData  // wait for "locked"
+        let holder = try WriteLockHolder(database: cli.file("portcullis-data/portcullis.sqlite3"))
+        defer { holder.release() }
 
         let output = try cli.run(["user", "add", "bob", "--password-stdin"], input: "pass phrase\n")
         #expect(output.status != 0)

@@ -87,8 +87,8 @@ import Testing
         #expect(samples.filter { $0.name == "portcullis_login_attempts_total" }.count == 5)
         #expect(samples.allSatisfy { $0.name.hasPrefix("portcullis_") })
 
-        // A third wrong password bans the address (max_retries 3); the gauge follows (read from the
-        // store at most every 10 s, so it is asked for in a fresh process below).
+        // A third wrong password bans the address (max_retries 3). (The bans gauge is read from the
+        // store at most every 10 s; MetricsSamplerTests checks its refresh with a clock it moves.)
         #expect(try AttackerTests.logIn(server, user: "alice", password: "wrong pass", code: "123456", from: "203.0.113.9").status == 429)
         #expect(try AttackerTests.logIn(server, user: "alice", password: "wrong pass", code: "123456", from: "203.0.113.9").status == 429)
         let later = try Self.scrape(server, port: metricsPort).samples
@@ -133,6 +133,46 @@ import Testing
         let matchedSection = result.stdout.components(separatedBy: "|- Matched line(s):").dropFirst().first?.components(separatedBy: "`-").first ?? ""
         #expect(matchedSection.contains("client_ip=203.0.113.9"))
         #expect(!matchedSection.contains("authentication succeeded"))
+
+        // The times are UTC: fail2ban on a host in another zone reads the same instant (else its
+        // findtime would see every failure hours away, and ban nobody).
+        var tokyo = ProcessInfo.processInfo.environment
+        tokyo["TZ"] = "Asia/Tokyo"
+        let verbose = try ProcessRunner.run("fail2ban-regex", ["-v", logFile, Self.root + "/deploy/fail2ban/filter.d/portcullis-json.conf"], environment: tokyo)
+        let parser = ISO8601DateFormatter()
+        parser.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let firstStamp = try #require(failures.first?["time"] as? String)
+        let firstTime = try #require(parser.date(from: firstStamp))
+        let local = DateFormatter()
+        local.locale = Locale(identifier: "en_US_POSIX")
+        local.timeZone = TimeZone(identifier: "Asia/Tokyo")
+        local.dateFormat = "MMM dd HH:mm:ss yyyy"
+        #expect(verbose.stdout.contains(local.string(from: firstTime)), "\(verbose.stdout)")
+    }
+
+    @Test("a store that cannot write while HTTP Basic credentials are checked gives 503 (403 for nginx) with Retry-After, counted as unavailable, never a 500")
+    func storeLockedDuringBasic() throws {
+        let harness = try CLIHarness()
+        defer { harness.remove() }
+        _ = try AttackerTests.addUser(harness, "alice", password: "alice's pass")
+        let metricsPort = try ServerProcess.freePort()
+        let server = try ServerProcess(harness, environment: ["PORTCULLIS_METRICS_LISTEN": "127.0.0.1:\(metricsPort)"])
+        defer { server.stop() }
+        // Another process holds the write lock: the attempt cannot be counted, so it cannot be checked.
+        let holder = try WriteLockHolder(database: harness.file("portcullis-data/portcullis.sqlite3"))
+        defer { holder.release() }
+
+        let forwardAuth = try server.curl(["-s", "-i", "-u", "alice:alice's pass123456", "-H", "X-Forwarded-Host: localhost:\(server.port)",
+                                           "-H", "X-Forwarded-Proto: http", "-H", "X-Forwarded-Uri: /", server.url("/api/authz/forward-auth")]).stdout
+        #expect(forwardAuth.hasPrefix("HTTP/1.1 503"), "\(forwardAuth)")
+        #expect(forwardAuth.lowercased().contains("retry-after: 1"))
+        let authRequest = try server.curl(["-s", "-i", "-u", "alice:alice's pass123456", "-H", "X-Original-URL: http://localhost:\(server.port)/",
+                                           server.url("/api/authz/auth-request")]).stdout
+        #expect(authRequest.hasPrefix("HTTP/1.1 403"), "\(authRequest)")
+        let samples = try Self.scrape(server, port: metricsPort).samples
+        #expect(Self.value(samples, "portcullis_verify_answers_total", ["style": "forward_auth", "outcome": "unavailable"]) == 1)
+        #expect(Self.value(samples, "portcullis_verify_answers_total", ["style": "auth_request", "outcome": "unavailable"]) == 1)
+        #expect(server.log().contains("could not check HTTP Basic credentials"))
     }
 
     @Test("a request id from the proxy is kept when it is safe to log, replaced otherwise, and sent back")
@@ -150,9 +190,19 @@ import Testing
         #expect(made.count == 16 && made.allSatisfy(\.isHexDigit))
         #expect(try id(sending: nil) != made)
         // A value that could forge log fields or is too long is not logged: a fresh one is made.
-        for hostile in ["a b", "x]\tuser=root", String(repeating: "a", count: 65), "\"quote\""] {
+        // Letters end just before '[' and '{', digits before '@' and ':'; each neighbour is refused.
+        for hostile in ["a b", "x]\tuser=root", String(repeating: "a", count: 65), "\"quote\"", "a@b", "a[b", "a`b", "a{b", "a:b", "a/b"] {
             let answered = try #require(try id(sending: hostile))
-            #expect(answered != hostile && answered.count == 16)
+            #expect(answered != hostile && answered.count == 16, "\(hostile)")
         }
+        #expect(try id(sending: String(repeating: "Zz09", count: 16)) == String(repeating: "Zz09", count: 16))
+        server.stop()
+
+        // A client that is no trusted proxy cannot choose the id.
+        let untrusting = try ServerProcess(harness, environment: ["PORTCULLIS_SERVER_TRUSTED_PROXIES": "10.0.0.0/8"])
+        defer { untrusting.stop() }
+        let headers = try untrusting.curl(["-s", "-D", "-", "-o", "/dev/null", "-H", "X-Request-Id: chosen-by-client", untrusting.url("/login")])
+        let answered = try #require(headers.stdout.firstMatch(of: /(?i)x-request-id: ([^\r\n]+)/).map { String($0.1) })
+        #expect(answered != "chosen-by-client" && answered.count == 16)
     }
 }

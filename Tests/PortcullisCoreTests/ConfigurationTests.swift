@@ -274,18 +274,20 @@ import Testing
     func metricsAndLog() throws {
         let defaults = try load(nil)
         #expect(defaults.metricsListen == nil && defaults.logLevel == .info && defaults.logFormat == .text)
-        let set = try load("metrics: {listen: '[::1]:9100'}\nlog: {level: warning, format: json}")
-        #expect(set.metricsListen == ListenAddress(host: "::1", port: 9100))
-        #expect(set.metricsListen?.description == "[::1]:9100")
+        let set = try load("metrics: {listen: '[::1]:9191'}\nlog: {level: warning, format: json}")
+        #expect(set.metricsListen == ListenAddress(host: "::1", port: 9191))
+        #expect(set.metricsListen?.description == "[::1]:9191")
         #expect(set.logLevel == .warning && set.logFormat == .json)
-        #expect(try load("metrics: {listen: '127.0.0.1:9100'}", ["PORTCULLIS_METRICS_LISTEN": "off"]).metricsListen == nil)
+        #expect(try load("metrics: {listen: '127.0.0.1:9191'}", ["PORTCULLIS_METRICS_LISTEN": "off"]).metricsListen == nil)
         #expect(try load(nil, ["PORTCULLIS_LOG_LEVEL": "DEBUG"]).logLevel == .debug)
         // Another address on the same port is fine; the same one, or a wildcard, is not.
         #expect(try load("server: {listen: '127.0.0.1:9091'}\nmetrics: {listen: '127.0.0.2:9091'}").metricsListen?.port == 9091)
-        for clash in ["127.0.0.1:9091", "0.0.0.0:9091"] {
-            let found = problems("metrics: {listen: '\(clash)'}")
-            #expect(found.count == 1 && found.first?.contains("give metrics a port of its own") == true, "\(found)")
+        for (server, clash) in [("127.0.0.1:9091", "127.0.0.1:9091"), ("127.0.0.1:9091", "0.0.0.0:9091"), ("127.0.0.1:9091", "localhost:9091"),
+                                ("[::1]:9091", "[0:0:0:0:0:0:0:1]:9091"), ("[::]:9091", "127.0.0.1:9091"), ("localhost:9091", "[::1]:9091")] {
+            let found = problems("server: {listen: '\(server)'}\nmetrics: {listen: '\(clash)'}")
+            #expect(found.count == 1 && found.first?.contains("give metrics a port of its own, such as") == true, "\(server) \(clash): \(found)")
         }
+        #expect(try load("server: {listen: '[::1]:9091'}\nmetrics: {listen: '127.0.0.1:9091'}").metricsListen?.port == 9091)
         let bad = problems("metrics: {listen: 'everywhere'}\nlog: {level: loud, format: xml}")
         for fragment in ["metrics.listen is 'everywhere'", "log.level is 'loud'", "log.format is 'xml'", "allowed: text or json"] {
             #expect(bad.contains { $0.contains(fragment) }, "missing \(fragment) in \(bad)")

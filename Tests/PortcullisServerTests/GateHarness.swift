@@ -69,10 +69,11 @@ struct GateHarness {
     }
 
     func server(logger: Logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), logoDataURI: String? = nil,
-                cacheCapacity: Int? = nil) async throws -> GateServer {
+                cacheCapacity: Int? = nil, metrics: GateMetrics = .off) async throws -> GateServer {
         var random = SystemRandomNumberGenerator()
         return try await GateServer.make(configuration: configuration, vault: vault, logger: logger, clock: clock.gateClock,
-                                         logoDataURI: logoDataURI, dummyHash: try Self.hasher.hash("dummy", using: &random), cacheCapacity: cacheCapacity)
+                                         logoDataURI: logoDataURI, dummyHash: try Self.hasher.hash("dummy", using: &random), cacheCapacity: cacheCapacity,
+                                         metrics: metrics)
     }
 
     /// Runs `body` against the router of a fresh server (no sockets).

@@ -179,7 +179,7 @@ public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
         self.port = port
     }
 
-    /// `127.0.0.1:9100`, `[::1]:9100`.
+    /// `127.0.0.1:9191`, `[::1]:9191`.
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }
 

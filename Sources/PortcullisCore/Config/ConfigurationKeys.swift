@@ -16,7 +16,7 @@ enum ConfigurationKeys {
             config.listenPort = port
             return true
         },
-        Key(path: "metrics.listen", allowed: "host:port such as 127.0.0.1:9100, or off") { config, value, _ in
+        Key(path: "metrics.listen", allowed: "host:port such as 127.0.0.1:9191, or off") { config, value, _ in
             if ["off", "false", ""].contains(value.lowercased()) {
                 config.metricsListen = nil
                 return true
@@ -367,9 +367,10 @@ enum ConfigurationKeys {
         if configuration.sessionRememberMe > 0, configuration.sessionRememberMe < configuration.sessionExpiration {
             problems.append("session.remember_me (\(configuration.sessionRememberMe) s) is shorter than session.expiration (\(configuration.sessionExpiration) s); make it longer, or 0 to turn it off.")
         }
-        if let metrics = configuration.metricsListen, metrics.port == configuration.listenPort,
-           metrics.host == configuration.listenHost || ["0.0.0.0", "::"].contains(metrics.host) || ["0.0.0.0", "::"].contains(configuration.listenHost) {
-            problems.append("metrics.listen (\(metrics)) is server.listen's port; give metrics a port of its own, such as \(metrics.host.contains(":") ? "[\(metrics.host)]" : metrics.host):9100.")
+        if let metrics = configuration.metricsListen,
+           listenersClash(metrics, ListenAddress(host: configuration.listenHost, port: configuration.listenPort)) {
+            let other = ListenAddress(host: metrics.host, port: metrics.port == 9191 ? 9192 : 9191)
+            problems.append("metrics.listen (\(metrics)) takes server.listen's port; give metrics a port of its own, such as \(other).")
         }
         if configuration.sessionInactivity > configuration.sessionExpiration {
             problems.append("session.inactivity (\(configuration.sessionInactivity) s) is longer than session.expiration (\(configuration.sessionExpiration) s).")
@@ -386,6 +387,19 @@ enum ConfigurationKeys {
     }
 
     /// Parses `host:port` or `[v6]:port`.
+    /// Whether two listeners would need the same socket: the same port on a shared address
+    /// (`localhost` is both loopback addresses; `0.0.0.0` and `::` are every address).
+    static func listenersClash(_ first: ListenAddress, _ second: ListenAddress) -> Bool {
+        guard first.port == second.port else { return false }
+        func addresses(_ host: String) -> [IPAddress]? {
+            if host == "localhost" { return [IPAddress("127.0.0.1")!, IPAddress("::1")!] }
+            guard let address = IPAddress(host) else { return [] }
+            return address == IPAddress("0.0.0.0")! || address == IPAddress("::")! ? nil : [address]
+        }
+        guard let one = addresses(first.host), let other = addresses(second.host) else { return true }
+        return one.contains(where: other.contains)
+    }
+
     static func parseListen(_ value: String) -> (String, Int)? {
         guard let colon = value.lastIndex(of: ":") else { return nil }
         var host = String(value[..<colon])

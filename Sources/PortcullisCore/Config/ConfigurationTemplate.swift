@@ -113,7 +113,7 @@ public enum ConfigurationTemplate {
       # Prometheus metrics at http://LISTEN/metrics, on a listener of their own (off by default).
       # Keep it on loopback or a private network: it is not behind the proxy's login.
       listen: "off"
-      # listen: 127.0.0.1:9100
+      # listen: 127.0.0.1:9191
 
     portal:
       # The heading and title of the login page.

@@ -10,16 +10,17 @@ struct GateChannel: HTTPChannelHandler {
     typealias Value = HTTP1Channel.Value
 
     let responder: HTTPChannelHandler.Responder
-    let gate: Gate
-    let basic: BasicSupport
+    /// What the verify handler answers from; nil for a listener without verify endpoints (metrics).
+    let verify: (gate: Gate, basic: BasicSupport)?
     let limits: ConnectionLimits
     let headTimeout: TimeAmount
     let idleTimeout: TimeAmount
 
-    /// The server builder for ``Application``.
-    static func builder(gate: Gate, basic: BasicSupport, limits: ConnectionLimits, headTimeout: TimeAmount, idleTimeout: TimeAmount) -> HTTPServerBuilder {
-        HTTPServerBuilder { responder in
-            GateChannel(responder: responder, gate: gate, basic: basic, limits: limits, headTimeout: headTimeout, idleTimeout: idleTimeout)
+    /// The server builder for ``Application``; without `gate`, no verify handler.
+    static func builder(gate: Gate?, basic: BasicSupport?, limits: ConnectionLimits, headTimeout: TimeAmount, idleTimeout: TimeAmount) -> HTTPServerBuilder {
+        let verify = gate.flatMap { gate in basic.map { (gate, $0) } }
+        return HTTPServerBuilder { responder in
+            GateChannel(responder: responder, verify: verify, limits: limits, headTimeout: headTimeout, idleTimeout: idleTimeout)
         }
     }
 
@@ -35,7 +36,7 @@ struct GateChannel: HTTPChannelHandler {
         } catch {
             return channel.eventLoop.makeFailedFuture(error)
         }
-        let http1 = HTTP1Channel(responder: responder, configuration: .init(additionalChannelHandlers: [VerifyChannelHandler(gate: gate, basic: basic)]))
+        let http1 = HTTP1Channel(responder: responder, configuration: .init(additionalChannelHandlers: verify.map { [VerifyChannelHandler(gate: $0.gate, basic: $0.basic)] } ?? []))
         return http1.setup(channel: channel, logger: logger)
     }
 

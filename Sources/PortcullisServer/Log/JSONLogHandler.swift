@@ -6,6 +6,7 @@ import Musl
 import Darwin
 #endif
 public import Logging
+import Synchronization
 
 /// `log.format: json`: one JSON object per line on standard output, for log collectors.
 ///
@@ -17,6 +18,8 @@ public import Logging
 /// fields (a metadata key that would repeat one of these four gets a `meta_` prefix). Messages
 /// are the same as in the text format, so a filter written for one matches the other's message.
 public struct JSONLogHandler: LogHandler {
+    private static let output = Mutex(())
+
     public var logLevel: Logger.Level = .info
     public var metadata: Logger.Metadata = [:]
     public var metadataProvider: Logger.MetadataProvider?
@@ -34,20 +37,21 @@ public struct JSONLogHandler: LogHandler {
         var merged = metadata
         if let provided = metadataProvider?.get() { merged.merge(provided) { _, new in new } }
         if let given = event.metadata { merged.merge(given) { _, new in new } }
+        if let error = event.error, merged["error"] == nil { merged["error"] = .string("\(error)") }
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         var line = JSONLogLine.render(unixSeconds: Int64(now.tv_sec), milliseconds: Int(now.tv_nsec / 1_000_000), level: event.level.rawValue,
                                       source: event.source, message: event.message.description, metadata: merged)
         line.append("\n")
-        // One write(2) per line, so lines of concurrent loggers never interleave.
+        // Whole lines, one writer at a time, so lines of concurrent loggers never interleave.
         var bytes = Array(line.utf8)
-        bytes.withUnsafeMutableBytes { buffer in
+        Self.output.withLock { _ in bytes.withUnsafeMutableBytes { buffer in
             var offset = 0
             while offset < buffer.count {
                 let written = write(STDOUT_FILENO, buffer.baseAddress! + offset, buffer.count - offset)
                 if written > 0 { offset += written } else if written < 0, errno == EINTR { continue } else { break }
             }
-        }
+        } }
     }
 }
 
@@ -104,7 +108,7 @@ public enum JSONLogLine {
             case "\u{2028}": out += "\\u2028"
             case "\u{2029}": out += "\\u2029"
             default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
+                if scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) {
                     let hex = String(scalar.value, radix: 16)
                     out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
                 } else {

@@ -1,13 +1,14 @@
 public import HTTPTypes
 public import Hummingbird
 public import Logging
+import PortcullisCore
 
 /// The id of the request being handled, added to every log line written while handling it
 /// (`request_id=…` in text, `"request_id"` in JSON) and sent back in `X-Request-Id`.
 ///
-/// A proxy's id is kept when it sends one that is safe to log (1 to 64 letters, digits, `.`, `_`
+/// The id a trusted proxy sends is kept when it is safe to log (1 to 64 letters, digits, `.`, `_`
 /// or `-`; nginx: `proxy_set_header X-Request-Id $request_id;`), so its access log and ours can be
-/// matched; otherwise a random one is made.
+/// matched; otherwise (another client's header included) a random one is made.
 public enum RequestID {
     @TaskLocal public static var current: String?
 
@@ -32,9 +33,13 @@ public enum RequestID {
 }
 
 /// Runs each request routed by Hummingbird with its ``RequestID``.
-struct RequestIDMiddleware<Context: RequestContext>: RouterMiddleware {
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let id = RequestID.id(fromHeader: request.headers[RequestID.header])
+struct RequestIDMiddleware: RouterMiddleware {
+    /// Whose `X-Request-Id` is believed: `server.trusted_proxies`.
+    let resolver: ClientIPResolver
+
+    func handle(_ request: Request, context: GateContext, next: (Request, GateContext) async throws -> Response) async throws -> Response {
+        let sent = resolver.isTrusted(context.peerAddress) ? request.headers[RequestID.header] : nil
+        let id = RequestID.id(fromHeader: sent)
         var response = try await RequestID.$current.withValue(id) { try await next(request, context) }
         response.headers[RequestID.header] = id
         return response

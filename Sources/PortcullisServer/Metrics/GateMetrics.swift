@@ -88,6 +88,7 @@ public final class GateMetrics: Sendable {
     let activeBans: Gauge
     let hashQueue: Gauge
     let hashQueueCapacity: Gauge
+    let storeSampledAt: Gauge
 
     /// - Parameters:
     ///   - factory: where the metrics are made.
@@ -108,6 +109,7 @@ public final class GateMetrics: Sendable {
         activeBans = Gauge(label: "portcullis_bans_active", factory: factory)
         hashQueue = Gauge(label: "portcullis_password_hash_queue", factory: factory)
         hashQueueCapacity = Gauge(label: "portcullis_password_hash_queue_capacity", factory: factory)
+        storeSampledAt = Gauge(label: "portcullis_store_sample_timestamp_seconds", factory: factory)
         Gauge(label: "portcullis_build_info", dimensions: [("version", version)], factory: factory).record(1)
     }
 

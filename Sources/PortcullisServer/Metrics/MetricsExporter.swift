@@ -3,6 +3,7 @@ public import Hummingbird
 import HummingbirdCore
 public import Logging
 import NIOCore
+import PortcullisCore
 import PortcullisStore
 import Prometheus
 
@@ -44,6 +45,9 @@ public final class MetricsExporter: Sendable {
 }
 
 extension GateServer {
+    /// Connections the metrics listener keeps open at most (a quarter of them from one address).
+    static let metricsConnections = 32
+
     /// The listener of `metrics.listen`: `GET /metrics` only, apart from the proxy's port so it
     /// need not be exposed. Gauges read from the store are refreshed at most every ``MetricsSampler/storeInterval``.
     public func metricsApplication(exporter: MetricsExporter, host: String, port: Int, logger: Logger,
@@ -57,9 +61,13 @@ extension GateServer {
                             headers: [.contentType: MetricsExporter.contentType, .cacheControl: "no-store", .contentLength: String(body.count)],
                             body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
         }
+        // Few connections, and the gate's deadlines: a scraper needs one, and this listener must never
+        // take the open files the gate's clients need.
+        let limits = ConnectionLimits(maxTotal: Self.metricsConnections, maxPerAddress: Self.metricsConnections / 4, resolver: ClientIPResolver(trustedProxies: []))
         return Application(
             router: router,
-            server: .http1(configuration: .init(idleTimeout: .seconds(30))),
+            server: GateChannel.builder(gate: nil, basic: nil, limits: limits, headTimeout: .seconds(configuration.headTimeout),
+                                        idleTimeout: .seconds(configuration.idleTimeout)),
             configuration: .init(address: .hostname(host, port: port), serverName: nil),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
             logger: logger

@@ -7,31 +7,35 @@ public import PortcullisStore
 /// sessions come from the in-memory ``SessionCache`` and store writes are only enqueued
 /// (``SessionWrites``). Only a token this server has not seen lately costs one store read.
 public struct Gate: Sendable {
-    public let decider: ForwardAuthDecider
-    public let policy: SessionPolicy
+    /// What a reload can change: cookies, session policy, access rules, portal text.
+    public let settings: LiveSettings
+    /// `session.cookies`, as now in force.
+    public var decider: ForwardAuthDecider { settings.current.decider }
+    /// `session.inactivity` and `session.ip_binding`, as now in force.
+    public var policy: SessionPolicy { settings.current.policy }
+    /// `access_control`: who may open what, as now in force.
+    public var access: AccessControl { settings.current.access }
+    /// `server.trusted_proxies` (fixed until a restart).
     public let resolver: ClientIPResolver
     public let cache: SessionCache
     public let writes: SessionWrites
     public let clock: GateClock
     /// Where sessions not in memory are read from.
     public let store: any SessionStore
-    /// `access_control`: who may open what.
-    public let access: AccessControl
     /// `auth.mode`: whether a code alone counts as two factors.
     public let mode: AuthMode
     /// Counts of verify answers and logins.
     public let metrics: GateMetrics
 
+    /// - Parameter logoDataURI: `portal.logo_file` read as a `data:` URI, for the portal's pages.
     public init(configuration: Configuration, cache: SessionCache, writes: SessionWrites, clock: GateClock, store: any SessionStore,
-                metrics: GateMetrics = .off) {
-        decider = ForwardAuthDecider(cookies: configuration.effectiveSessionCookies)
-        policy = SessionPolicy(inactivity: configuration.sessionInactivity, binding: configuration.sessionIPBinding)
+                metrics: GateMetrics = .off, logoDataURI: String? = nil) {
+        settings = LiveSettings(GateSettings(configuration: configuration, logoDataURI: logoDataURI))
         resolver = ClientIPResolver(trustedProxies: configuration.trustedProxies)
         self.cache = cache
         self.writes = writes
         self.clock = clock
         self.store = store
-        self.access = configuration.accessControl
         self.mode = configuration.authMode
         self.metrics = metrics
     }
@@ -48,6 +52,9 @@ public struct Gate: Sendable {
     ///   caller that goes on, as HTTP Basic does, need not rebuild the request).
     public func verifyFromMemory(_ request: VerifyRequest, cookieHeader: String?, peer: IPAddress, forwardedFor: String?,
                                  style: VerifyStyle) -> (verdict: VerifyVerdict, cookie: SessionCookieConfiguration?)? {
+        // One reading of the settings for the whole answer, even if a reload lands meanwhile.
+        let current = settings.current
+        let decider = current.decider, access = current.access
         let original: OriginalRequest
         switch decider.original(request, style: style) {
         case .answer(let verdict): return (verdict, nil)
@@ -70,7 +77,7 @@ public struct Gate: Sendable {
                 return (.allowAnonymous, cookie)
             case .apply(.deny, _):
                 // Named on the page when the session is at hand; a deny needs no store read.
-                guard case .valid(let identity, _) = sessionFromMemory(cookieHeader: cookieHeader, cookie: cookie, client: client) else {
+                guard case .valid(let identity, _) = sessionFromMemory(cookieHeader: cookieHeader, cookie: cookie, client: client, policy: current.policy) else {
                     return (.denied(user: nil, portal: cookie.portalBase), cookie)
                 }
                 return (.denied(user: identity.user, portal: cookie.portalBase), cookie)
@@ -80,7 +87,7 @@ public struct Gate: Sendable {
                 accessRequest = described
             }
         }
-        switch sessionFromMemory(cookieHeader: cookieHeader, cookie: cookie, client: client) {
+        switch sessionFromMemory(cookieHeader: cookieHeader, cookie: cookie, client: client, policy: current.policy) {
         case .valid(let identity, let level):
             if let accessRequest {
                 switch access.decide(accessRequest, identity: identity) {
@@ -102,6 +109,8 @@ public struct Gate: Sendable {
     /// the rules decide again with it, as a rule may name users or groups.
     public func authorize(_ identity: Identity, level: AuthLevel, request: VerifyRequest, peer: IPAddress, forwardedFor: String?,
                           style: VerifyStyle, cookie: SessionCookieConfiguration) -> VerifyVerdict {
+        let current = settings.current
+        let decider = current.decider, access = current.access
         var required = access.defaultPolicy
         if !access.rules.isEmpty {
             guard case .original(let original) = decider.original(request, style: style) else { return .unauthorized(location: nil) }
@@ -126,6 +135,7 @@ public struct Gate: Sendable {
     /// What the rules ask of a browser that opens `url` (an accepted `rd`) with `method` as
     /// `identity` (nil: not known yet): the policy that applies, or nil when it depends on who logs in.
     public func policy(forURL url: String, method: String = "GET", identity: Identity?, client: IPAddress) -> AccessPolicy? {
+        let access = self.access
         guard let host = RedirectValidator.host(ofSafeURL: url) else { return access.defaultPolicy }
         if !access.rules.isEmpty, AccessTarget.refusal(ofURL: url) != nil { return .deny }
         let request = AccessRequest(OriginalRequest(method: method, url: url, host: host), client: client)
@@ -141,6 +151,7 @@ public struct Gate: Sendable {
     public func strictestPolicy(forURL url: String, identity: Identity?, client: IPAddress) -> AccessPolicy? {
         var strictest: AccessPolicy?
         var allDenied = true
+        let access = self.access
         for method in Set(["GET"] + access.rules.flatMap(\.methods)) {
             guard let policy = policy(forURL: url, method: method, identity: identity, client: client) else { return nil }
             if policy == .deny { continue }
@@ -203,11 +214,12 @@ public struct Gate: Sendable {
         case unknown
     }
 
-    func sessionFromMemory(cookieHeader: String?, cookie: SessionCookieConfiguration, client: IPAddress) -> MemoryAnswer {
+    /// - Parameter policy: the session policy read with the rest of the request's settings; now's when nil.
+    func sessionFromMemory(cookieHeader: String?, cookie: SessionCookieConfiguration, client: IPAddress, policy: SessionPolicy? = nil) -> MemoryAnswer {
         guard let value = Cookies.value(named: cookie.name, in: cookieHeader), let token = SessionToken(cookieValue: value) else {
             return .none
         }
-        switch cache.use(token, now: clock.now(), client: PackedAddress(client), cookieDomain: cookie.domain, policy: policy) {
+        switch cache.use(token, now: clock.now(), client: PackedAddress(client), cookieDomain: cookie.domain, policy: policy ?? self.policy) {
         case .valid(let identity, let level, let touch):
             if let touch { writes.enqueue(.touch(idHash: touch.idHash, at: touch.at)) }
             return .valid(identity, level)

@@ -37,18 +37,18 @@ public struct GateServer {
         let cache = SessionCache(capacity: cacheCapacity ?? configuration.sessionCacheSize)
         let writes = SessionWrites()
         let changesAfter = try await SessionSync.startingSequence(store: vault.store)
-        let gate = Gate(configuration: configuration, cache: cache, writes: writes, clock: clock, store: vault.store, metrics: metrics)
+        let gate = Gate(configuration: configuration, cache: cache, writes: writes, clock: clock, store: vault.store, metrics: metrics,
+                        logoDataURI: logoDataURI)
         let dummy: String
         if let dummyHash { dummy = dummyHash } else { dummy = try await Authenticator.makeDummyHash(vault: vault) }
         let authenticator = Authenticator(vault: vault, configuration: configuration, dummyHash: dummy, logger: logger)
-        let portal = Portal(configuration: configuration, gate: gate, authenticator: authenticator, store: vault.store,
-                            logoDataURI: logoDataURI, logger: logger)
+        let portal = Portal(gate: gate, authenticator: authenticator, store: vault.store, logger: logger)
         let router = Router(context: GateContext.self)
         router.add(middleware: RequestIDMiddleware(resolver: gate.resolver))
         let basicGate = BasicGate(authenticator: authenticator, regulator: portal.regulator, store: vault.store)
         let basic = BasicSupport(settings: configuration.basic, cache: BasicLingerCache(settings: configuration.basic), gate: basicGate)
         // The verify answer's page leaves the logo out: proxies such as HAProxy build it in one buffer.
-        VerifyRoutes.add(to: router, gate: gate, basic: basic, page: PortalPage(title: portal.page.title, logoDataURI: nil))
+        VerifyRoutes.add(to: router, gate: gate, basic: basic)
         portal.add(to: router)
         var sync = SessionSync(store: vault.store, cache: cache, writes: writes, clock: clock, logger: logger, changesAfter: changesAfter)
         // A user, their devices or app passwords changed: that user's lingering Basic credentials are
@@ -67,11 +67,25 @@ public struct GateServer {
             if keyWatch.takeDue() || keys.mismatch != nil { await keyWatch.reload() }
         }
         let housekeeping = Housekeeping(store: vault.store, clock: clock, auditRetention: configuration.auditRetention,
-                                        regulationWindow: max(configuration.regulation.findTime, configuration.regulation.banTime), logger: logger)
+                                        regulationWindow: { [settings = gate.settings] in
+                                            let regulation = settings.current.configuration.regulation
+                                            return max(regulation.findTime, regulation.banTime)
+                                        }, logger: logger)
         let sampler = MetricsSampler(metrics: metrics, store: vault.store, cache: cache, pool: vault.hashPool, clock: clock)
         return GateServer(gate: gate, portal: portal, sync: sync, housekeeping: housekeeping, router: router, basic: basic, sampler: sampler,
                           configuration: configuration)
     }
+
+    /// Puts `new` in force for what a reload can change (``Configuration/reloading(from:)``):
+    /// requests that start after this see it. Returns the keys that differ but need a restart.
+    /// - Parameter logoDataURI: `new`'s `portal.logo_file` read as a `data:` URI.
+    public func reload(_ new: Configuration, logoDataURI: String?) -> [String] {
+        gate.settings.reload(new, logoDataURI: logoDataURI)
+    }
+
+    /// How long a stop may take: in-flight requests finish and pending session writes reach the
+    /// store within it; past it, what is left is cancelled.
+    public static let shutdownBound: Duration = .seconds(10)
 
     /// The Hummingbird application listening on `server.listen`, with the session sync, the
     /// housekeeping and `services` (such as ``metricsApplication(exporter:host:port:logger:onServerRunning:)``) as services.

@@ -8,12 +8,13 @@ public struct Housekeeping: Service {
     let store: any Store
     let clock: GateClock
     let auditRetention: Int64
-    let regulationWindow: Int64
+    /// How long failures and bans are kept (`max(find_time, ban_time)`), asked at each pass: it follows reloads.
+    let regulationWindow: @Sendable () -> Int64
     let logger: Logger
     /// How often it runs (and once at start).
     public var interval: Duration = .seconds(600)
 
-    public init(store: any Store, clock: GateClock, auditRetention: Int64, regulationWindow: Int64, logger: Logger) {
+    public init(store: any Store, clock: GateClock, auditRetention: Int64, regulationWindow: @escaping @Sendable () -> Int64, logger: Logger) {
         self.store = store
         self.clock = clock
         self.auditRetention = auditRetention
@@ -26,7 +27,7 @@ public struct Housekeeping: Service {
     public func runOnce() async throws -> Int {
         let now = clock.now()
         let audit = try await store.purgeAudit(before: now - auditRetention)
-        _ = try await store.purgeRegulation(before: now - regulationWindow)
+        _ = try await store.purgeRegulation(before: now - regulationWindow())
         if audit > 0 { logger.info("audit retention: removed \(audit) entries older than \(auditRetention / 86_400) days") }
         return audit
     }

@@ -7,23 +7,24 @@ public import PortcullisStore
 
 /// The pages people see: log in, log out, and the health check.
 public struct Portal: Sendable {
-    let configuration: Configuration
     let gate: Gate
     let authenticator: Authenticator
     let store: any Store
-    let page: PortalPage
     let csrf = CSRFGuard()
     let regulator: Regulator
     let logger: Logger
 
-    public init(configuration: Configuration, gate: Gate, authenticator: Authenticator, store: any Store, logoDataURI: String?, logger: Logger) {
-        self.configuration = configuration
+    /// The configuration in force (it follows reloads; see ``GateSettings/configuration``).
+    var configuration: Configuration { gate.settings.current.configuration }
+    /// `portal.title` and `portal.logo_file`, as now in force.
+    var page: PortalPage { gate.settings.current.page }
+
+    public init(gate: Gate, authenticator: Authenticator, store: any Store, logger: Logger) {
         self.gate = gate
         self.authenticator = authenticator
         self.store = store
-        self.page = PortalPage(title: configuration.portalTitle, logoDataURI: logoDataURI)
-        self.regulator = Regulator(store: store, policy: configuration.effectiveRegulation, pseudonyms: authenticator.vault.pseudonyms, logger: logger,
-                                   metrics: gate.metrics)
+        self.regulator = Regulator(store: store, policy: { [settings = gate.settings] in settings.current.configuration.effectiveRegulation },
+                                   pseudonyms: authenticator.vault.pseudonyms, logger: logger, metrics: gate.metrics)
         self.logger = logger
     }
 

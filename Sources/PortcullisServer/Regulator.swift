@@ -17,7 +17,9 @@ import Synchronization
 /// saying how many refusals it stands for. Passwords and codes never appear.
 public final class Regulator: Sendable {
     let store: any Store
-    let policy: RegulationPolicy
+    /// `regulation.*` now (it follows reloads).
+    private let currentPolicy: @Sendable () -> RegulationPolicy
+    var policy: RegulationPolicy { currentPolicy() }
     let pseudonyms: NamePseudonym
     let logger: Logger
     let metrics: GateMetrics
@@ -30,11 +32,12 @@ public final class Regulator: Sendable {
     /// How long an attempt waits for its name or address to be free before it is answered "busy".
     let busyWait: Duration
 
-    public init(store: any Store, policy: RegulationPolicy, pseudonyms: NamePseudonym, logger: Logger, busyWait: Duration = .seconds(2),
-                metrics: GateMetrics = .off) {
+    /// - Parameter policy: the policy in force, asked at each use.
+    public init(store: any Store, policy: @escaping @Sendable () -> RegulationPolicy, pseudonyms: NamePseudonym, logger: Logger,
+                busyWait: Duration = .seconds(2), metrics: GateMetrics = .off) {
+        self.currentPolicy = policy
         self.store = store
         self.metrics = metrics
-        self.policy = policy
         self.pseudonyms = pseudonyms
         self.logger = logger
         self.busyWait = busyWait

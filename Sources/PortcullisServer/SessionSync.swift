@@ -54,18 +54,41 @@ public struct SessionSync: Service {
         try await store.latestChangeSequence()
     }
 
+    /// Follows the change log and performs the queued writes until the server stops. Services
+    /// stop in reverse order, so by the time this one is asked to, the HTTP server has finished its
+    /// requests: the queue is closed, the writes left in it are performed, then the activity only
+    /// memory knows is written in batches — before this returns, within the server's shutdown bound.
     public func run() async throws {
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { await performWrites() }
             group.addTask { await followChanges() }
             await withGracefulShutdownHandler {
-                await group.next()
-            } onGracefulShutdown: {
+                await performWrites()
+            } onGracefulShutdown: { [writes] in
                 writes.finish()
             }
             group.cancelAll()
         }
+        await writeActivityFromMemory()
     }
+
+    /// Sessions used since their last recorded activity, written 1 000 to a transaction.
+    func writeActivityFromMemory() async {
+        let touches = cache.removeAll().map { (idHash: $0.idHash, lastActivity: $0.at) }
+        var start = 0
+        while start < touches.count, !Task.isCancelled {
+            let batch = Array(touches[start..<min(start + Self.activityBatch, touches.count)])
+            do {
+                try await store.touchSessions(batch)
+            } catch {
+                logger.warning("could not write the activity of \(touches.count - start) sessions before stopping", metadata: ["error": "\(error)"])
+                return
+            }
+            start += batch.count
+        }
+        if !touches.isEmpty { logger.info("wrote the last activity of \(touches.count) sessions") }
+    }
+
+    static let activityBatch = 1000
 
     private func performWrites() async {
         for await write in writes.stream {

@@ -15,12 +15,12 @@ enum VerifyRoutes {
         ("/auth/check", .authRequest),      // simpleotp's path (nginx auth_request)
     ]
 
-    static func add(to router: Router<GateContext>, gate: Gate, basic: BasicSupport, page: PortalPage) {
+    static func add(to router: Router<GateContext>, gate: Gate, basic: BasicSupport) {
         for endpoint in endpoints {
             let handler: @Sendable (Request, GateContext) async throws -> Response = { request, context in
                 let response: Response, outcome: VerifyOutcome
                 do {
-                    (response, outcome) = try await answer(request, context: context, gate: gate, basic: basic, page: page, style: endpoint.style)
+                    (response, outcome) = try await answer(request, context: context, gate: gate, basic: basic, style: endpoint.style)
                 } catch {
                     // The store failed while HTTP Basic credentials were checked: a 503 to retry, never a 500
                     // (which nginx's auth_request would pass on as a server error).
@@ -62,7 +62,7 @@ enum VerifyRoutes {
     }()
 
     /// The answer to a verify request the channel handler passed on, and what it was (for the metrics).
-    static func answer(_ request: Request, context: GateContext, gate: Gate, basic: BasicSupport, page: PortalPage,
+    static func answer(_ request: Request, context: GateContext, gate: Gate, basic: BasicSupport,
                        style: VerifyStyle) async throws -> (Response, VerifyOutcome) {
         let headers = request.headers
         let read = VerifyHeaders(headers)
@@ -71,7 +71,7 @@ enum VerifyRoutes {
             guard case .denied(let user, let portal) = verdict, ForwardAuthDecider.isBrowser(read.request) else {
                 return (response(for: verdict, head: head), VerifyOutcome(verdict))
             }
-            return (deniedPage(user: user, portal: portal, read: read, gate: gate, page: page, style: style, head: head), .denied)
+            return (deniedPage(user: user, portal: portal, read: read, gate: gate, style: style, head: head), .denied)
         }
         // The common case is answered from memory; a session this server has not seen costs one store read.
         let verdict: VerifyVerdict
@@ -130,7 +130,9 @@ enum VerifyRoutes {
     /// A browser refused by a `deny` rule sees a page saying who is logged in and where to log out;
     /// other clients keep the plain 403. Proxies that pass the answer's body show it (Caddy,
     /// HAProxy); nginx drops it and asks the portal's `/denied` page instead.
-    static func deniedPage(user: String?, portal: String, read: VerifyHeaders, gate: Gate, page: PortalPage, style: VerifyStyle, head: Bool) -> Response {
+    static func deniedPage(user: String?, portal: String, read: VerifyHeaders, gate: Gate, style: VerifyStyle, head: Bool) -> Response {
+        // The logo stays out: proxies such as HAProxy build this answer in one buffer.
+        let page = PortalPage(title: gate.settings.current.page.title, logoDataURI: nil)
         var address: String?
         if case .original(let original) = gate.decider.original(read.request, style: style) { address = original.url }
         let nonce = PortalResponses.nonce()

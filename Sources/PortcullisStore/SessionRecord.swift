@@ -45,6 +45,8 @@ public protocol SessionStore: Sendable {
     func liveSession(idHash: [UInt8], at unixTime: Int64) async throws -> (SessionRecord, UserRecord)?
     /// Records activity (called at most once per tenth of the inactivity window per session).
     func touchSession(idHash: [UInt8], lastActivity: Int64) async throws
+    /// Records the activity of many sessions in one transaction (a server stopping writes what only its memory knew).
+    func touchSessions(_ touches: [(idHash: [UInt8], lastActivity: Int64)]) async throws
     /// Ends one session; false when it did not exist (then nothing changed and nothing is logged).
     func deleteSession(idHash: [UInt8]) async throws -> Bool
     /// Ends every session whose short id starts with `prefix` (hex), only if exactly one matches.

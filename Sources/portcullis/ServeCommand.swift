@@ -13,6 +13,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import ServiceLifecycle
+import UnixSignals
 import PortcullisCore
 import PortcullisServer
 import PortcullisStore
@@ -32,7 +33,10 @@ struct ServeCommand: AsyncParsableCommand {
               portcullis serve --config portcullis.yml
 
             Endpoints for proxies: /api/authz/forward-auth (Caddy, Traefik, HAProxy), \
-            /api/authz/auth-request (nginx). Stop with Ctrl-C or SIGTERM.
+            /api/authz/auth-request (nginx). Stop with Ctrl-C or SIGTERM (requests in flight finish, \
+            session activity is written). SIGHUP (systemctl reload portcullis) reads the configuration \
+            again: cookies, regulation, portal text, access rules and the log level change at once; \
+            the log names changed keys that need a restart; an invalid file changes nothing.
             """
     )
     @OptionGroup var options: GlobalOptions
@@ -42,16 +46,11 @@ struct ServeCommand: AsyncParsableCommand {
         let configuration = try StorageSession.loadConfiguration(options, found: found)
         let logo = try configuration.portalLogoFile.map { try PortalLogo.dataURI(readingFile: $0) }
         let level = Logger.Level(rawValue: configuration.logLevel.rawValue) ?? .info
+        let liveLevel = LiveLogLevel(level)
         LoggingSystem.bootstrap({ label, provider in
             switch configuration.logFormat {
-            case .text:
-                var handler = StreamLogHandler.standardOutput(label: label, metadataProvider: provider)
-                handler.logLevel = level
-                return handler
-            case .json:
-                var handler = JSONLogHandler(metadataProvider: provider)
-                handler.logLevel = level
-                return handler
+            case .text: LiveLevelLogHandler(StreamLogHandler.standardOutput(label: label, metadataProvider: provider), level: liveLevel)
+            case .json: LiveLevelLogHandler(JSONLogHandler(metadataProvider: provider), level: liveLevel)
             }
         }, metadataProvider: RequestID.metadataProvider)
         let logger = Logger(label: "portcullis")
@@ -83,10 +82,18 @@ struct ServeCommand: AsyncParsableCommand {
                     logger.info("metrics at http://\(ListenAddress(host: address.host, port: port))/metrics")
                 })
             }
+            let reloadable = server.gate.settings
+            services.append(HangupReloader { [options] in
+                Self.reload(reloadable, options: options, found: found, level: liveLevel, logger: logger)
+            })
             let app = server.application(logger: logger, services: services) { port in
                 logger.info("listening on \(configuration.listenHost):\(port); login portal at \(portal)")
             }
-            try await app.runService()
+            // SIGTERM: stop accepting, finish the requests in flight, write what sessions did; past
+            // the bound, whatever is left is cancelled.
+            var group = ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            group.maximumGracefulShutdownDuration = GateServer.shutdownBound
+            try await ServiceGroup(configuration: group).run()
             logger.notice("stopped")
         } catch let error as IOError where error.errnoCode == EADDRINUSE || error.errnoCode == EACCES || error.errnoCode == EADDRNOTAVAIL {
             await session.close()
@@ -103,5 +110,26 @@ struct ServeCommand: AsyncParsableCommand {
             throw error
         }
         await session.close()
+    }
+
+    /// `SIGHUP`: reads the configuration again from where it was found at start. A configuration
+    /// that fails validation changes nothing; keys that need a restart are named.
+    static func reload(_ settings: LiveSettings, options: GlobalOptions, found: ConfigurationDiscovery, level: LiveLogLevel, logger: Logger) {
+        do {
+            let new = try StorageSession.loadConfiguration(options, found: found)
+            let logo = try new.portalLogoFile.map { try PortalLogo.dataURI(readingFile: $0) }
+            let needRestart = settings.reload(new, logoDataURI: logo)
+            level.level = Logger.Level(rawValue: new.logLevel.rawValue) ?? .info
+            logger.notice("reloaded the configuration (\(found.how))")
+            for warning in new.warnings { logger.warning("\(warning).") }
+            if !needRestart.isEmpty {
+                logger.warning("changed in the configuration, but kept as they were until a restart: \(needRestart.joined(separator: ", "))")
+            }
+            if level.level > .notice {
+                logger.warning("log.level is \(new.logLevel.rawValue): failed logins (logged at notice) are not written, so fail2ban cannot see them.")
+            }
+        } catch {
+            logger.error("the configuration was not reloaded; the server goes on with the one it had. \(error)")
+        }
     }
 }

@@ -39,6 +39,7 @@ final class ObservedSessionStore: SessionStore, ChangeLogStore, AppPasswordStore
     func liveSessions(at unixTime: Int64) async throws -> [(SessionRecord, UserRecord)] { try await base.liveSessions(at: unixTime) }
     func liveSessionCount(at unixTime: Int64) async throws -> Int { try await base.liveSessionCount(at: unixTime) }
     func touchSession(idHash: [UInt8], lastActivity: Int64) async throws { try await base.touchSession(idHash: idHash, lastActivity: lastActivity) }
+    func touchSessions(_ touches: [(idHash: [UInt8], lastActivity: Int64)]) async throws { try await base.touchSessions(touches) }
     func deleteSession(idHash: [UInt8]) async throws -> Bool { try await base.deleteSession(idHash: idHash) }
     func deleteSession(shortIDPrefix prefix: String) async throws -> Int { try await base.deleteSession(shortIDPrefix: prefix) }
     func deleteSessions(userID: Int64) async throws -> Int { try await base.deleteSessions(userID: userID) }

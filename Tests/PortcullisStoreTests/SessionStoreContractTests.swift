@@ -31,6 +31,12 @@ import Testing
             try await store.touchSession(idHash: Array(repeating: 1, count: 32), lastActivity: 400)  // never goes back
             live = try await store.liveSessions(at: 60)
             #expect(live[0].0.lastActivity == 500)
+            // Many at once (a stopping server): each moves forward only; unknown hashes change nothing.
+            try await store.touchSessions([(idHash: Array(repeating: 1, count: 32), lastActivity: 450),
+                                           (idHash: Array(repeating: 3, count: 32), lastActivity: 700),
+                                           (idHash: Array(repeating: 9, count: 32), lastActivity: 900)])
+            live = try await store.liveSessions(at: 60)
+            #expect(live.map(\.0.lastActivity) == [500, 100, 700])
 
             let before = try await store.latestChangeSequence()
             #expect(try await store.deleteSession(idHash: Array(repeating: 2, count: 32)))

@@ -57,6 +57,15 @@ extension SQLiteStore {
         }
     }
 
+    public func touchSessions(_ touches: [(idHash: [UInt8], lastActivity: Int64)]) async throws {
+        try await transaction("record the activity of many sessions") { connection in
+            for touch in touches {
+                _ = try await connection.query("UPDATE sessions SET last_activity = MAX(last_activity, ?) WHERE id_hash = ?",
+                                               [.int64(touch.lastActivity), .bytes(touch.idHash)])
+            }
+        }
+    }
+
     public func deleteSession(idHash: [UInt8]) async throws -> Bool {
         try await transaction("end a session") { connection in
             guard let row = try await connection.query("DELETE FROM sessions WHERE id_hash = ? RETURNING user_id", [.bytes(idHash)]).first else {

@@ -97,7 +97,9 @@ public struct GateServer {
             server: GateChannel.builder(gate: gate, basic: basic, limits: limits, headTimeout: .seconds(configuration.headTimeout),
                                         idleTimeout: .seconds(configuration.idleTimeout)),
             configuration: .init(address: .hostname(configuration.listenHost, port: configuration.listenPort), serverName: nil),
-            services: [sync, housekeeping] + services,
+            // Stopped in reverse order: the HTTP server first, then the sync (which writes what
+            // sessions did), then housekeeping and the rest (the metrics listener answers to the end).
+            services: services + [housekeeping, sync],
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
             logger: logger
         )

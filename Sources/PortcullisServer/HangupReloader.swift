@@ -1,17 +1,21 @@
 public import ServiceLifecycle
-import UnixSignals
+public import UnixSignals
 
 /// Runs `reload` on each `SIGHUP` (`systemctl reload portcullis`), one at a time, until shutdown.
-/// Without it, `SIGHUP` would end the process.
+///
+/// Trap `SIGHUP` first thing at start (`await UnixSignalsSequence(trapping: .sighup)`) and hand the
+/// sequence here: signals that arrive before the server runs wait in it, where they would
+/// otherwise end the process (systemd counts that as a clean exit and does not restart it).
 public struct HangupReloader: Service {
+    let hangups: UnixSignalsSequence
     let reload: @Sendable () async -> Void
 
-    public init(reload: @escaping @Sendable () async -> Void) {
+    public init(_ hangups: UnixSignalsSequence, reload: @escaping @Sendable () async -> Void) {
+        self.hangups = hangups
         self.reload = reload
     }
 
     public func run() async throws {
-        let hangups = await UnixSignalsSequence(trapping: .sighup)
         for await _ in hangups.cancelOnGracefulShutdown() {
             await reload()
         }

@@ -39,11 +39,12 @@ public final class LiveSettings: Sendable {
     /// Puts `new` in force for what a reload can change (``Configuration/reloading(from:)``);
     /// returns the keys that differ but need a restart.
     /// - Parameter logoDataURI: `new`'s `portal.logo_file` read as a `data:` URI.
+    /// Reloads are one at a time (``HangupReloader``); the new settings are built outside the lock
+    /// every request takes, then swapped in.
     public func reload(_ new: Configuration, logoDataURI: String?) -> [String] {
-        settings.withLock { current in
-            let (next, needRestart) = current.configuration.reloading(from: new)
-            current = GateSettings(configuration: next, logoDataURI: logoDataURI)
-            return needRestart
-        }
+        let (next, needRestart) = current.configuration.reloading(from: new)
+        let built = GateSettings(configuration: next, logoDataURI: logoDataURI)
+        settings.withLock { $0 = built }
+        return needRestart
     }
 }

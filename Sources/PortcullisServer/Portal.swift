@@ -105,6 +105,7 @@ public struct Portal: Sendable {
     // MARK: Log in
 
     func loginForm(visit: Visit, username: String = "", redirect: String?, error: String?) async throws -> PortalPage.LoginForm {
+        let configuration = self.configuration
         let userCount = configuration.authMode == .passwordAndOTP ? 0 : try await store.users(first: 2).count
         let askUsername = configuration.authMode == .passwordAndOTP || userCount != 1
         return PortalPage.LoginForm(
@@ -175,6 +176,8 @@ public struct Portal: Sendable {
     }
 
     func login(_ request: Request, _ context: GateContext) async throws -> Response {
+        // One reading of the settings for the whole login, even if a reload lands meanwhile.
+        let configuration = self.configuration
         guard case .success(let visit) = self.visit(request, context) else { return wrongHostPage(request, context) }
         guard isSameOrigin(request, context, visit: visit) else {
             return messagePage(visit, status: .forbidden, heading: "Refused", text: "This form was sent from another site. Open the login page directly and log in there.")

@@ -60,13 +60,12 @@ public struct SessionSync: Service {
     /// memory knows is written in batches — before this returns, within the server's shutdown bound.
     public func run() async throws {
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { await followChanges() }
-            await withGracefulShutdownHandler {
-                await performWrites()
-            } onGracefulShutdown: { [writes] in
-                writes.finish()
-            }
-            group.cancelAll()
+            group.addTask { await performWrites() }
+            // Returns at shutdown (or cancellation). Only then is the queue closed: following the
+            // log may itself queue writes (a reload of the cache hands back its unwritten activity).
+            await followChanges()
+            writes.finish()
+            await group.waitForAll()
         }
         await writeActivityFromMemory()
     }
@@ -74,18 +73,22 @@ public struct SessionSync: Service {
     /// Sessions used since their last recorded activity, written 1 000 to a transaction.
     func writeActivityFromMemory() async {
         let touches = cache.removeAll().map { (idHash: $0.idHash, lastActivity: $0.at) }
-        var start = 0
-        while start < touches.count, !Task.isCancelled {
-            let batch = Array(touches[start..<min(start + Self.activityBatch, touches.count)])
+        var written = 0
+        while written < touches.count, !Task.isCancelled {
+            let batch = Array(touches[written..<min(written + Self.activityBatch, touches.count)])
             do {
                 try await store.touchSessions(batch)
             } catch {
-                logger.warning("could not write the activity of \(touches.count - start) sessions before stopping", metadata: ["error": "\(error)"])
+                logger.warning("could not write the last activity of \(touches.count - written) sessions before stopping", metadata: ["error": "\(error)"])
                 return
             }
-            start += batch.count
+            written += batch.count
         }
-        if !touches.isEmpty { logger.info("wrote the last activity of \(touches.count) sessions") }
+        if written < touches.count {
+            logger.warning("stopped before writing the last activity of \(touches.count - written) of \(touches.count) sessions (the shutdown took too long)")
+        } else if written > 0 {
+            logger.info("wrote the last activity of \(written) sessions")
+        }
     }
 
     static let activityBatch = 1000
@@ -112,7 +115,7 @@ public struct SessionSync: Service {
         var lastPurge = clock.now()
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
-                try await Task.sleep(for: pollInterval)
+                try await cancelWhenGracefulShutdown { try await Task.sleep(for: pollInterval) }
             } catch {
                 return
             }

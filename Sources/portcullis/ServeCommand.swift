@@ -42,6 +42,8 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var options: GlobalOptions
 
     func run() async throws {
+        // Before anything slow: a SIGHUP from now on waits for the reloader instead of ending the process.
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
         let found = try StorageSession.discover(options)
         let configuration = try StorageSession.loadConfiguration(options, found: found)
         let logo = try configuration.portalLogoFile.map { try PortalLogo.dataURI(readingFile: $0) }
@@ -83,7 +85,7 @@ struct ServeCommand: AsyncParsableCommand {
                 })
             }
             let reloadable = server.gate.settings
-            services.append(HangupReloader { [options] in
+            services.append(HangupReloader(hangups) { [options] in
                 Self.reload(reloadable, options: options, found: found, level: liveLevel, logger: logger)
             })
             let app = server.application(logger: logger, services: services) { port in
@@ -119,8 +121,10 @@ struct ServeCommand: AsyncParsableCommand {
             let new = try StorageSession.loadConfiguration(options, found: found)
             let logo = try new.portalLogoFile.map { try PortalLogo.dataURI(readingFile: $0) }
             let needRestart = settings.reload(new, logoDataURI: logo)
+            let portals = settings.current.configuration.effectiveSessionCookies.map(\.portalURL).joined(separator: ", ")
+            // Written before the new level applies, so a reload to `warning` still says it happened.
+            logger.notice("reloaded the configuration (\(found.how)); login portal at \(portals)")
             level.level = Logger.Level(rawValue: new.logLevel.rawValue) ?? .info
-            logger.notice("reloaded the configuration (\(found.how))")
             for warning in new.warnings { logger.warning("\(warning).") }
             if !needRestart.isEmpty {
                 logger.warning("changed in the configuration, but kept as they were until a restart: \(needRestart.joined(separator: ", "))")

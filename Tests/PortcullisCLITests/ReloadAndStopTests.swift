@@ -67,6 +67,37 @@ import Glibc
         #expect(server.stop() == 0)
     }
 
+    @Test("a SIGHUP while the server is still starting is handled once it runs, instead of ending it")
+    func hangupWhileStarting() throws {
+        let harness = try CLIHarness()
+        defer { harness.remove() }
+        let port = try ServerProcess.freePort()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Binaries.path("portcullis"))
+        process.arguments = ["serve"]
+        process.environment = harness.environment.merging(["PORTCULLIS_SERVER_LISTEN": "127.0.0.1:\(port)"]) { $1 }
+        process.currentDirectoryURL = harness.directory.url
+        let log = Pipe()
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() } }
+        // Still starting: the store is being created and the first hash made.
+        usleep(300_000)
+        kill(process.processIdentifier, SIGHUP)
+        var healthy = false
+        for _ in 0..<200 where !healthy {
+            healthy = (try? ProcessRunner.run("curl", ["-sf", "-o", "/dev/null", "--max-time", "2", "http://127.0.0.1:\(port)/api/health"]))?.status == 0
+            if !healthy { usleep(50_000) }
+        }
+        #expect(healthy && process.isRunning, "the server did not survive an early SIGHUP")
+        process.terminate()
+        process.waitUntilExit()
+        let output = String(decoding: log.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus == 0)
+        #expect(output.contains("reloaded the configuration"), "\(output)")
+    }
+
     @Test("SIGTERM lets a login in flight finish and writes the activity only memory knew before the process ends")
     func stop() throws {
         let harness = try CLIHarness()
@@ -99,7 +130,7 @@ import Glibc
         let answer = Pipe()
         late.standardOutput = answer
         try late.run()
-        usleep(100_000)
+        usleep(300_000)
         let started = Date()
         #expect(server.stop() == 0)
         #expect(Date().timeIntervalSince(started) < 11, "the stop took longer than its bound")

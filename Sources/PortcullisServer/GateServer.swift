@@ -58,6 +58,9 @@ public struct GateServer {
         // while no key at hand fits, look again every poll (the operator may fix the key file).
         // At the first poll, and after a reload that skipped the log, look once in any case.
         let keyWatch = StorageKeyWatch(vault: vault, logger: logger)
+        vault.keys.onLoaded { old, new, source in
+            logger.notice("loaded the new storage key", metadata: ["from": "\(old)", "to": "\(new)", "source": "\(source)"])
+        }
         sync.onReload = { [cache = basic.cache] in
             cache.removeAll()
             keyWatch.markDue()

@@ -33,9 +33,9 @@ final class StorageKeyWatch: Sendable {
             switch try await vault.reloadKey() {
             case .unchanged:
                 lastFailure.withLock { $0 = nil }
-            case .loaded(let old, let new, let source):
+            case .loaded:
+                // Logged by the key ring's observer (GateServer), as a key a login loaded is.
                 lastFailure.withLock { $0 = nil }
-                logger.notice("loaded the new storage key", metadata: ["from": "\(old)", "to": "\(new)", "source": "\(source)"])
             case .failed(let reason):
                 let isNew = lastFailure.withLock { last in
                     defer { last = reason }

@@ -12,9 +12,21 @@ public final class StorageKeyRing: Sendable {
     }
 
     private let state: Mutex<State>
+    private let loadedObserver = Mutex<(@Sendable (_ old: String, _ new: String, _ source: String) -> Void)?>(nil)
 
     init(box: SecretBox) {
         state = Mutex(State(box: box))
+    }
+
+    /// Called whenever ``Vault/reloadKey()`` loads a new key, whoever asked (the change log's
+    /// watcher, or a login that met a secret sealed under it): with the old and new fingerprints and
+    /// the file the key came from. A server logs it.
+    public func onLoaded(_ observer: @escaping @Sendable (_ old: String, _ new: String, _ source: String) -> Void) {
+        loadedObserver.withLock { $0 = observer }
+    }
+
+    func loaded(old: String, new: String, source: String) {
+        loadedObserver.withLock { $0 }?(old, new, source)
     }
 
     /// The box of the current key.

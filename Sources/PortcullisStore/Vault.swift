@@ -256,6 +256,7 @@ public struct Vault: Sendable {
                 if box.opensKeyCheck(check) {
                     // A slower reload that read an older check must not undo a newer one's key.
                     guard keys.replace(with: box, ifHolding: current.key.fingerprint) else { return .unchanged }
+                    keys.loaded(old: current.key.fingerprint, new: key.fingerprint, source: candidate)
                     return .loaded(oldFingerprint: current.key.fingerprint, newFingerprint: key.fingerprint, source: candidate)
                 }
             }

@@ -50,6 +50,38 @@ import Testing
         #expect(slow.readResponse()?.status == 200)
     }
 
+    @Test("a request body trickled (or never sent) past server.head_timeout is cut off; a slow body that arrives in time is answered")
+    func bodyDeadline() throws {
+        let harness = try CLIHarness()
+        defer { harness.remove() }
+        let server = try ServerProcess(harness, environment: ["PORTCULLIS_SERVER_HEAD_TIMEOUT": "2s", "PORTCULLIS_SERVER_IDLE_TIMEOUT": "30s"])
+        defer { server.stop() }
+        let head = "POST /login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n"
+
+        let trickling = try RawConnection(port: server.port)
+        let withholding = try RawConnection(port: server.port)
+        #expect(trickling.send(head) && withholding.send(head))
+        let started = Date()
+        var cut: Double?
+        while Date().timeIntervalSince(started) < 6, cut == nil {
+            if !trickling.send("a") || trickling.closedByServer(within: 0.4) { cut = Date().timeIntervalSince(started) }
+        }
+        #expect(cut != nil, "a client trickling its body kept its connection for 6 s")
+        #expect((cut ?? 0) >= 1.5, "cut off before the deadline: \(cut ?? 0) s")
+        #expect(withholding.closedByServer(within: 2), "a client that never sent its body kept its connection")
+
+        // Slow, but complete within the deadline: answered (403: the form has no CSRF token), and the
+        // connection then lives on as an idle kept-alive one.
+        let slow = try RawConnection(port: server.port)
+        #expect(slow.send("POST /login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 8\r\n\r\n"))
+        for piece in ["user", "=bob"] {
+            usleep(500_000)
+            #expect(slow.send(piece))
+        }
+        #expect(slow.readResponse()?.status == 403)
+        #expect(!slow.closedByServer(within: 3), "a connection whose request was answered was closed by the body deadline")
+    }
+
     @Test("connections are capped per client address, trusted proxies exempt, and in all")
     func caps() throws {
         let harness = try CLIHarness()

@@ -20,10 +20,10 @@ public enum ConfigurationTemplate {
       # hash_queue checks waiting; past that a login gets 503 with Retry-After at once.
       hash_threads: 0
       hash_queue: 16
-      # Slow or silent clients: a request head must arrive within head_timeout of its first byte,
-      # a kept-alive connection is closed after idle_timeout without a request, and at most
-      # max_connections are open (max_connections_per_address from one address; trusted proxies
-      # are exempt).
+      # Slow or silent clients: a request head must arrive within head_timeout of its first byte
+      # and its body within head_timeout of the head; a kept-alive connection is closed after
+      # idle_timeout without a request, and at most max_connections are open
+      # (max_connections_per_address from one address; trusted proxies are exempt).
       head_timeout: 10s
       idle_timeout: 60s
       max_connections: 10000

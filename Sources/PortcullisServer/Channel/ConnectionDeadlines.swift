@@ -5,6 +5,8 @@ import NIOCore
 ///
 /// - A request head must be complete within `headTimeout` of its first byte (of connecting, for the
 ///   first request): a client trickling header lines is cut off.
+/// - Its body must then be complete within `headTimeout` of the head: a client that announces a body
+///   and trickles it (or never sends it) is cut off too, and cannot hold a stopping server.
 /// - A kept-alive connection may wait `idleTimeout` for its next request.
 ///
 /// The verify handler tells it when a head was decoded and when a response ended. Deadlines are
@@ -18,8 +20,9 @@ final class ConnectionDeadlines: ChannelInboundHandler, RemovableChannelHandler 
         case idle
         /// Bytes of a head arrived; the head must be complete by the deadline.
         case readingHead
-        /// Heads decoded whose responses have not ended: no deadline.
-        case inRequest(open: Int)
+        /// Heads decoded whose responses have not ended; while a body is arriving, it must be
+        /// complete by the deadline, and once it is, there is no deadline (the server is answering).
+        case inRequest(open: Int, readingBody: Bool)
     }
 
     let headTimeout: TimeAmount
@@ -62,19 +65,35 @@ final class ConnectionDeadlines: ChannelInboundHandler, RemovableChannelHandler 
         context.fireChannelRead(data)
     }
 
-    /// A request head was decoded.
+    /// A request head was decoded: its body is awaited.
     func headReceived() {
         switch state {
-        case .idle, .readingHead: state = .inRequest(open: 1)
-        case .inRequest(let open): state = .inRequest(open: open + 1)
+        case .idle, .readingHead: state = .inRequest(open: 1, readingBody: true)
+        case .inRequest(let open, _): state = .inRequest(open: open + 1, readingBody: true)
+        }
+        deadline = .now() + headTimeout
+    }
+
+    /// A request's body (possibly empty) has fully arrived.
+    func requestEnded() {
+        guard case .inRequest(let open, true) = state else { return }
+        if open > 0 {
+            state = .inRequest(open: open, readingBody: false)
+        } else {
+            // Its answer was written already (the verify handler answers on the head).
+            state = .idle
+            deadline = .now() + idleTimeout
         }
     }
 
     /// A response ended.
     func responseEnded() {
-        guard case .inRequest(let open) = state else { return }
+        guard case .inRequest(let open, let readingBody) = state else { return }
         if open > 1 {
-            state = .inRequest(open: open - 1)
+            state = .inRequest(open: open - 1, readingBody: readingBody)
+        } else if readingBody {
+            // Answered before its body arrived (a refusal): the body must still come in time.
+            state = .inRequest(open: 0, readingBody: true)
         } else {
             state = .idle
             deadline = .now() + idleTimeout
@@ -82,7 +101,7 @@ final class ConnectionDeadlines: ChannelInboundHandler, RemovableChannelHandler 
     }
 
     private func checkDeadline(context: ChannelHandlerContext) {
-        if case .inRequest = state { return }
+        if case .inRequest(_, false) = state { return }
         guard NIODeadline.now() >= deadline else { return }
         check?.cancel()
         check = nil

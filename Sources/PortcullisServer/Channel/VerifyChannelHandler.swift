@@ -54,7 +54,10 @@ final class VerifyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler 
             }
             answered = false
             passedOn += 1
-        case .body, .end:
+        case .body:
+            if answered { return }
+        case .end:
+            deadlines?.requestEnded()
             if answered { return }
         }
         context.fireChannelRead(data)

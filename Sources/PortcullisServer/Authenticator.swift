@@ -33,6 +33,8 @@ public struct Authenticator: Sendable {
     public enum Outcome: Sendable, Equatable {
         /// Accepted, with the factors that were given.
         case success(UserRecord, level: AuthLevel)
+        /// Accepted with a recovery code in place of a one-time code (used up now); `remaining` left.
+        case recoveryCodeUsed(UserRecord, level: AuthLevel, remaining: Int)
         /// `hint` is set only when the password was right (or in `otp_only` mode, never).
         case failure(Failure, hint: Hint?)
         /// Not decided: the user's one-time-code secrets cannot be decrypted (the storage key is
@@ -76,14 +78,16 @@ public struct Authenticator: Sendable {
     ///   - priority: the client came back when told to, and may use the hash pool's reserved places.
     ///   - passwordSuffices: the address needs one factor, so the right password with no code is a
     ///     success of level ``AuthLevel/password`` (a code, when given, is still checked).
+    ///   - recoveryCodes: whether a recovery code may stand in for the one-time code (the login
+    ///     form: yes; HTTP Basic: never, a credential resent on every request cannot be used once).
     /// - Throws: ``StoreError/Code/busy`` when the hash pool is full (the attempt was not checked).
     public func authenticate(user: UserRecord?, password: String, code: String, now: Int64, priority: Bool = false,
-                             passwordSuffices: Bool = false) async throws -> Outcome {
+                             passwordSuffices: Bool = false, recoveryCodes: Bool = false) async throws -> Outcome {
         guard mode == .passwordAndOTP else {
             guard let user else { return .failure(.unknownUser, hint: nil) }
             guard !user.disabled else { return .failure(.disabled, hint: nil) }
             guard try await vault.store.lockedAt(userID: user.id) == nil else { return .failure(.locked, hint: nil) }
-            return try await checkCode(code, user: user, now: now, level: .code)
+            return try await checkCode(code, user: user, now: now, level: .code, recoveryCodes: recoveryCodes)
         }
         let hash = user?.passwordHash.flatMap { PasswordHasher.isSupported($0) ? $0 : nil } ?? dummyHash
         let check = try await vault.checkPasswordPadded(password, hash: hash, dummyHash: dummyHash, priority: priority)
@@ -92,9 +96,13 @@ public struct Authenticator: Sendable {
         guard user.passwordHash == hash, case .match(let needsRehash) = check else { return .failure(.badPassword, hint: nil) }
         // The password was right: from here the answer may say what helps.
         guard try await vault.store.lockedAt(userID: user.id) == nil else { return .failure(.locked, hint: .locked) }
-        let outcome = passwordSuffices && code.isEmpty ? .success(user, level: .password) : try await checkCode(code, user: user, now: now, level: .passwordAndCode)
-        if case .success = outcome, needsRehash {
-            try? await vault.rehashPassword(of: user, password: password)
+        let outcome = passwordSuffices && code.isEmpty ? .success(user, level: .password)
+            : try await checkCode(code, user: user, now: now, level: .passwordAndCode, recoveryCodes: recoveryCodes)
+        switch outcome {
+        case .success, .recoveryCodeUsed:
+            if needsRehash { try? await vault.rehashPassword(of: user, password: password) }
+        case .failure, .unavailable:
+            break
         }
         return outcome
     }
@@ -140,9 +148,21 @@ public struct Authenticator: Sendable {
     }
 
     /// Tries the code on each of the user's devices; the first that accepts it is used up, with a
-    /// compare-and-set in the store so that of two racing logins only one wins.
-    func checkCode(_ code: String, user: UserRecord, now: Int64, level: AuthLevel) async throws -> Outcome {
+    /// compare-and-set in the store so that of two racing logins only one wins. With
+    /// `recoveryCodes`, a code no device accepts that is shaped like a recovery code is tried as one.
+    func checkCode(_ code: String, user: UserRecord, now: Int64, level: AuthLevel, recoveryCodes: Bool = false) async throws -> Outcome {
         let stored = try await vault.store.devices(ofUserID: user.id)
+        if recoveryCodes, RecoveryCode.normalized(code) != nil {
+            // No one-time code has this shape, so the devices need not be asked.
+            do {
+                if let remaining = try await vault.useRecoveryCode(code, of: user) { return .recoveryCodeUsed(user, level: level, remaining: remaining) }
+            } catch let error as StoreError where error.code == .storageKey {
+                logger.error("cannot open the recovery codes' key; recovery codes fail until the storage key is right",
+                             metadata: ["user": "\(user.name)", "error": "\(error.message)"])
+                return .unavailable
+            }
+            return .failure(.badOTP, hint: nil)
+        }
         guard !stored.isEmpty else { return .failure(.noDevice, hint: nil) }
         var devices: [(device: OTPDeviceRecord, secret: [UInt8], pin: String)] = []
         for device in stored {

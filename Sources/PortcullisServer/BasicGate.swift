@@ -76,6 +76,9 @@ public struct BasicGate: Sendable {
         case .success(let user, let level):
             try await regulator.succeeded(ticket, user: user, client: client, now: now, method: "basic")
             return .allowed(Identity(user), level: level, userID: user.id, appPasswordID: nil)
+        case .recoveryCodeUsed:
+            // Not asked for: recovery codes are for the login form, never for a credential resent on every request.
+            return try await refuse(ticket, subject, reason: "recovery_code_over_basic", wrongCodeOf: nil, client: client, now: now)
         case .failure(let reason, _):
             let wrongCode = authenticator.mode == .passwordAndOTP && (reason == .badOTP || reason == .replayedOTP)
             return try await refuse(ticket, subject, reason: reason.rawValue, wrongCodeOf: wrongCode ? user?.id : nil, client: client, now: now)

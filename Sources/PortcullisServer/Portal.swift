@@ -214,7 +214,8 @@ public struct Portal: Sendable {
         let outcome: Authenticator.Outcome
         do {
             outcome = try await authenticator.authenticate(user: user, password: form["password"] ?? "", code: form["code"] ?? "", now: now,
-                                                           priority: priority, passwordSuffices: passwordSuffices(redirect: redirect, user: user, visit: visit))
+                                                           priority: priority, passwordSuffices: passwordSuffices(redirect: redirect, user: user, visit: visit),
+                                                           recoveryCodes: true)
         } catch let error as StoreError where error.code == .busy {
             await regulator.abandoned(ticket, now: now)
             let retryAfter = authenticator.vault.hashPool?.retryAfter ?? 1
@@ -250,14 +251,29 @@ public struct Portal: Sendable {
                     : again.askCode ? "Incorrect username, password or code." : "Incorrect username or password."
                 return formPage(again, visit: visit, status: .unauthorized)
             }
-        case .success(let user, let level):
+        case .success(let user, let level), .recoveryCodeUsed(let user, let level, _):
             let rememberMe = form["remember_me"] == "1" && configuration.sessionRememberMe > 0
             let lifetime = rememberMe ? configuration.sessionRememberMe : configuration.sessionExpiration
             let token = try await createSession(user: user, level: level, rememberMe: rememberMe, expiresAt: now + lifetime, visit: visit, now: now)
-            try await regulator.succeeded(ticket, user: user, client: visit.client, now: now)
             let sessionCookie = Cookies.setCookie(token.cookieValue, for: visit.cookie, maxAge: rememberMe ? configuration.sessionRememberMe : nil)
-            return PortalResponses.redirect(to: gate.decider.redirectTarget(redirect, cookie: visit.cookie), setCookies: [sessionCookie])
+            let target = gate.decider.redirectTarget(redirect, cookie: visit.cookie)
+            guard case .recoveryCodeUsed(_, _, let remaining) = outcome else {
+                try await regulator.succeeded(ticket, user: user, client: visit.client, now: now)
+                return PortalResponses.redirect(to: target, setCookies: [sessionCookie])
+            }
+            try await regulator.succeeded(ticket, user: user, client: visit.client, now: now, method: "recovery_code")
+            return recoveryCodeUsedPage(remaining: remaining, user: user.name, target: target, visit: visit, setCookies: [sessionCookie])
         }
+    }
+
+    /// After a login with a recovery code: how many are left, and what to do next, before going on.
+    func recoveryCodeUsedPage(remaining: Int, user: String, target: String, visit: Visit, setCookies: [String]) -> Response {
+        let left = remaining == 0 ? "That was your last recovery code."
+            : remaining == 1 ? "You have 1 recovery code left." : "You have \(remaining) recovery codes left."
+        let text = "You are logged in with a recovery code, which cannot be used again. \(left) Add a new device for one-time codes soon, "
+            + "and make new recovery codes: ask your administrator (portcullis user otp add \(user); portcullis user recovery-codes \(user))."
+        let html = page.message(heading: "Logged in with a recovery code", text: text, link: (label: "Continue", url: target), nonce: visit.nonce)
+        return PortalResponses.page(html, status: .ok, nonce: visit.nonce, cookie: visit.cookie, setCookies: setCookies)
     }
 
     /// Step-up: a session made with the password alone gives a code, and is replaced by a session of
@@ -302,7 +318,7 @@ public struct Portal: Sendable {
             case nil: reason == .disabled ? "This account is disabled." : "Incorrect code."
             }
             return stepUpPage(visit: visit, user: user.name, redirect: redirect, error: message, status: hint == .locked ? .forbidden : .unauthorized)
-        case .success(let user, let level):
+        case .success(let user, let level), .recoveryCodeUsed(let user, let level, _):
             // The old session ends first: a failure after it leaves the browser logged out, never with both.
             // If it ended meanwhile (a logout, a revocation, the user disabled), nothing is upgraded.
             _ = gate.cache.remove(token: token)

@@ -59,6 +59,21 @@ public protocol SecretStore: Sendable {
     func resealAll(newKeyCheck: [UInt8], reseal: @Sendable ([UInt8], String) throws -> [UInt8]) async throws -> Int
 }
 
+/// Recovery codes, kept as HMACs (``RecoveryCode``) under a key the store keeps sealed.
+public protocol RecoveryCodeStore: Sendable {
+    /// Replaces the user's recovery codes in one transaction: the old ones stop working.
+    func replaceRecoveryCodes(userID: Int64, hashes: [[UInt8]], at unixTime: Int64) async throws
+    /// Uses up the user's code with this hash, atomically (of two logins racing with one code, one
+    /// wins); the number of codes left, or nil when the user has no such code.
+    func useRecoveryCode(userID: Int64, hash: [UInt8]) async throws -> Int?
+    /// How many codes the user has left.
+    func recoveryCodeCount(userID: Int64) async throws -> Int
+    /// The HMAC key of recovery codes, sealed under the storage key; nil before the first codes.
+    func sealedRecoveryKey() async throws -> [UInt8]?
+    /// Stores the sealed HMAC key unless one is stored already (two commands racing keep one).
+    func setSealedRecoveryKeyIfAbsent(_ sealed: [UInt8]) async throws
+}
+
 /// Failed logins, bans and the lockout after wrong codes; kept in the store so they survive restarts.
 ///
 /// Each attempt takes its place in the count before it is checked (``reserveAttempt(keys:at:policy:)``)
@@ -163,7 +178,8 @@ public protocol ImportStore: Sendable {
 }
 
 /// Everything Portcullis keeps. Each backend (SQLite, PostgreSQL) passes the same contract tests.
-public protocol Store: UserStore, OTPDeviceStore, SecretStore, SessionStore, ChangeLogStore, RegulationStore, AuditStore, AppPasswordStore, ImportStore {
+public protocol Store: UserStore, OTPDeviceStore, SecretStore, SessionStore, ChangeLogStore, RegulationStore, AuditStore, AppPasswordStore, ImportStore,
+    RecoveryCodeStore {
     /// Answers when the store is reachable (for health checks).
     func ping() async throws
     /// Closes connections; the store is unusable afterwards.

@@ -9,7 +9,7 @@ struct UserCommand: AsyncParsableCommand {
         abstract: "Add, list, show, change and remove users.",
         subcommands: [
             UserAdd.self, UserList.self, UserShow.self, UserRemove.self, UserDisable.self, UserEnable.self,
-            UserUnlock.self, UserPasswd.self, OTPCommand.self, AppPasswordCommand.self,
+            UserUnlock.self, UserPasswd.self, OTPCommand.self, AppPasswordCommand.self, UserRecoveryCodes.self,
         ]
     )
 }
@@ -147,6 +147,8 @@ struct UserShow: AsyncParsableCommand {
             print("Created:      \(formatTime(user.createdAt))")
             print("OTP devices:  \(devices.isEmpty ? "none (add one with: portcullis user otp add \(user.name))" : "")")
             for device in devices { print("  " + DeviceSummary(device).line) }
+            let recovery = try await session.store.recoveryCodeCount(userID: user.id)
+            print("Recovery codes: \(recovery == 0 ? "none (make them with: portcullis user recovery-codes \(user.name))" : "\(recovery) left")")
         }
     }
 }

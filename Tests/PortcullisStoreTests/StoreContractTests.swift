@@ -193,6 +193,34 @@ import Testing
         }
     }
 
+    @Test("a secret sealed under another key than the store's (a command that opened the store before a rotation) is refused when written", arguments: StoreBackend.all)
+    func staleKeyRefused(backend: StoreBackend) async throws {
+        try await withStore(backend) { store, _ in
+            var random = SystemRandomNumberGenerator()
+            let old = SecretBox(key: StorageKey.generate(using: &random)), new = SecretBox(key: StorageKey.generate(using: &random))
+            let alice = try await store.createUser(Self.alice())
+            func device(_ id: String, sealedBy box: SecretBox) -> OTPDeviceRecord {
+                var record = Self.device(id, userID: alice.id, label: id)
+                record.sealedSecret = box.seal([1, 2, 3], context: OTPDeviceRecord.secretContext(deviceID: id), using: &random)
+                return record
+            }
+            try await store.setStorageKeyCheckIfAbsent(old.seal([0], context: "check", using: &random))
+            try await store.addDevice(device("before", sealedBy: old))
+            _ = try await store.resealAll(newKeyCheck: new.seal([0], context: "check", using: &random)) { sealed, context in
+                var random = SystemRandomNumberGenerator()
+                return new.seal(try old.open(sealed, context: context), context: context, using: &random)
+            }
+            await #expect(throws: StoreError.self) { try await store.addDevice(device("stale", sealedBy: old)) }
+            do {
+                try await store.addDevice(device("stale", sealedBy: old))
+            } catch let error as StoreError {
+                #expect(error.code == .storageKey && error.message.contains("Run the command again"))
+            }
+            try await store.addDevice(device("fresh", sealedBy: new))
+            #expect(try await store.devices(ofUserID: alice.id).map(\.label).sorted() == ["before", "fresh"])
+        }
+    }
+
     @Test("data survives closing and reopening", arguments: StoreBackend.all)
     func persistence(backend: StoreBackend) async throws {
         let directory = try TemporaryDirectory()

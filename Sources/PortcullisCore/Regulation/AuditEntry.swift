@@ -24,6 +24,7 @@ public struct AuditEntry: Sendable, Equatable, Codable {
         case appPasswordRemoved = "app_password_removed"
         case keyRotated = "key_rotated"
         case imported
+        case recoveryCodesMade = "recovery_codes_made"
     }
 
     public var time: Int64

@@ -131,6 +131,17 @@ enum SQLiteMigrations {
         (7, [
             "ALTER TABLE app_passwords ADD COLUMN auth_level INTEGER NOT NULL DEFAULT 2",
         ]),
+        // Recovery codes, as HMACs under a key of their own (sealed in meta as recovery_code_key).
+        (8, [
+            """
+            CREATE TABLE recovery_codes (
+                user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                code_hash BLOB NOT NULL,
+                created_at INTEGER NOT NULL,
+                PRIMARY KEY (user_id, code_hash)
+            )
+            """,
+        ]),
     ]
 
     static var latestVersion: Int { steps.last?.version ?? 0 }

@@ -11,6 +11,7 @@ extension SQLiteStore {
     }
 
     static func insert(_ device: OTPDeviceRecord, on connection: SQLiteConnection) async throws {
+        try await checkSealedUnderCurrentKey(device.sealedSecret, on: connection)
         do {
             _ = try await connection.query(
                 """
@@ -58,6 +59,16 @@ extension SQLiteStore {
 
     static let keyCheckName = "storage_key_check"
 
+    /// Refuses a value sealed under another key than the store's: a command that opened the store
+    /// before a `storage rotate-key` committed would otherwise write a secret no server can open.
+    /// Checked in the writing transaction, so a rotation cannot slip in between.
+    static func checkSealedUnderCurrentKey(_ sealed: [UInt8], on connection: SQLiteConnection) async throws {
+        guard let check = try await connection.query("SELECT value FROM meta WHERE key = ?", [.text(keyCheckName)]).first?.column("value")?.bytes,
+              let current = SecretBox.keyFingerprint(ofSealed: check),  // a check of the first format: no rotation since
+              let used = SecretBox.keyFingerprint(ofSealed: sealed), used != current else { return }
+        throw StoreError(.storageKey, "The storage key changed while this command ran (portcullis storage rotate-key, key \(current)); nothing was saved. Run the command again.")
+    }
+
     public func storageKeyCheck() async throws -> [UInt8]? {
         try await exclusive("read the storage key check") { connection in
             try await connection.query("SELECT value FROM meta WHERE key = ?", [.text(Self.keyCheckName)]).first?.column("value")?.bytes
@@ -79,6 +90,10 @@ extension SQLiteStore {
                 let pin = try row.column("sealed_pin")?.bytes.map { try reseal($0, OTPDeviceRecord.pinContext(deviceID: id)) }
                 _ = try await connection.query("UPDATE otp_devices SET sealed_secret = ?, sealed_pin = ? WHERE id = ?",
                                                [.bytes(secret), pin.map { .bytes($0) } ?? .null, .text(id)])
+            }
+            if let sealed = try await connection.query("SELECT value FROM meta WHERE key = ?", [.text(Self.recoveryKeyName)]).first?.column("value")?.bytes {
+                _ = try await connection.query("UPDATE meta SET value = ? WHERE key = ?",
+                                               [.bytes(try reseal(sealed, Self.recoveryKeyContext)), .text(Self.recoveryKeyName)])
             }
             _ = try await connection.query("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", [.text(Self.keyCheckName), .bytes(newKeyCheck)])
             try await Self.log(.storageKeyChanged, userID: nil, on: connection)

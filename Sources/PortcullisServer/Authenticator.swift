@@ -111,7 +111,7 @@ public struct Authenticator: Sendable {
     public func stepUp(user: UserRecord, code: String, now: Int64) async throws -> Outcome {
         guard !user.disabled else { return .failure(.disabled, hint: nil) }
         guard try await vault.store.lockedAt(userID: user.id) == nil else { return .failure(.locked, hint: .locked) }
-        return try await checkCode(code, user: user, now: now, level: .passwordAndCode)
+        return try await checkCode(code, user: user, now: now, level: .passwordAndCode, recoveryCodes: true)
     }
 
     /// When a login that needs a password hash would find the hash queue full: the seconds to

@@ -35,6 +35,7 @@ public struct Portal: Sendable {
         router.get("/logout") { request, context in try await showLogout(request, context) }
         router.post("/logout") { request, context in try await logout(request, context) }
         router.get("/denied") { request, context in try await showDenied(request, context) }
+        router.get("/recovered") { request, context in try await showRecovered(request, context) }
         router.get("/api/health") { _, _ in await health() }
     }
 
@@ -257,23 +258,42 @@ public struct Portal: Sendable {
             let token = try await createSession(user: user, level: level, rememberMe: rememberMe, expiresAt: now + lifetime, visit: visit, now: now)
             let sessionCookie = Cookies.setCookie(token.cookieValue, for: visit.cookie, maxAge: rememberMe ? configuration.sessionRememberMe : nil)
             let target = gate.decider.redirectTarget(redirect, cookie: visit.cookie)
-            guard case .recoveryCodeUsed(_, _, let remaining) = outcome else {
+            guard case .recoveryCodeUsed = outcome else {
                 try await regulator.succeeded(ticket, user: user, client: visit.client, now: now)
                 return PortalResponses.redirect(to: target, setCookies: [sessionCookie])
             }
             try await regulator.succeeded(ticket, user: user, client: visit.client, now: now, method: "recovery_code")
-            return recoveryCodeUsedPage(remaining: remaining, user: user.name, target: target, visit: visit, setCookies: [sessionCookie])
+            return PortalResponses.redirect(to: Self.recoveredPage(visit: visit, redirect: redirect), setCookies: [sessionCookie])
         }
     }
 
+    /// Where a login with a recovery code goes (303, so that reloading never sends the spent code again).
+    static func recoveredPage(visit: Visit, redirect: String?) -> String {
+        visit.cookie.portalBase + "/recovered" + (redirect.map { "?rd=" + FormFields.encode($0) } ?? "")
+    }
+
+    /// `GET /recovered`: after a login with a recovery code, how many the logged-in user has left
+    /// (read from the store, not from the address), what to do next, and a link on.
+    func showRecovered(_ request: Request, _ context: GateContext) async throws -> Response {
+        guard case .success(let visit) = self.visit(request, context) else { return wrongHostPage(request, context) }
+        let redirect = gate.decider.acceptedRedirect(request.uri.query.flatMap { FormFields(parsing: $0) }?["rd"], cookie: visit.cookie)
+        let target = gate.decider.redirectTarget(redirect, cookie: visit.cookie)
+        guard let (identity, _) = try await gate.session(cookieHeader: request.headers[.cookie], cookie: visit.cookie, client: visit.client),
+              let user = try await store.user(named: identity.user) else {
+            return PortalResponses.redirect(to: target)
+        }
+        let remaining = try await store.recoveryCodeCount(userID: user.id)
+        return recoveryCodeUsedPage(remaining: remaining, user: user.name, target: target, visit: visit)
+    }
+
     /// After a login with a recovery code: how many are left, and what to do next, before going on.
-    func recoveryCodeUsedPage(remaining: Int, user: String, target: String, visit: Visit, setCookies: [String]) -> Response {
+    func recoveryCodeUsedPage(remaining: Int, user: String, target: String, visit: Visit) -> Response {
         let left = remaining == 0 ? "That was your last recovery code."
             : remaining == 1 ? "You have 1 recovery code left." : "You have \(remaining) recovery codes left."
         let text = "You are logged in with a recovery code, which cannot be used again. \(left) Add a new device for one-time codes soon, "
             + "and make new recovery codes: ask your administrator (portcullis user otp add \(user); portcullis user recovery-codes \(user))."
         let html = page.message(heading: "Logged in with a recovery code", text: text, link: (label: "Continue", url: target), nonce: visit.nonce)
-        return PortalResponses.page(html, status: .ok, nonce: visit.nonce, cookie: visit.cookie, setCookies: setCookies)
+        return PortalResponses.page(html, status: .ok, nonce: visit.nonce, cookie: visit.cookie)
     }
 
     /// Step-up: a session made with the password alone gives a code, and is replaced by a session of
@@ -300,7 +320,8 @@ public struct Portal: Sendable {
         case .busy(let retryAfter):
             return stepUpPage(visit: visit, user: user.name, redirect: redirect, error: "Many sign-ins are being checked right now. Wait \(retryAfter) seconds and try again.", status: .serviceUnavailable)
         }
-        switch try await authenticator.stepUp(user: user, code: form["code"] ?? "", now: now) {
+        let outcome = try await authenticator.stepUp(user: user, code: form["code"] ?? "", now: now)
+        switch outcome {
         case .unavailable:
             await regulator.abandoned(ticket, now: now)
             var response = stepUpPage(visit: visit, user: user.name, redirect: redirect, error: Self.secretsUnavailable, status: .serviceUnavailable)
@@ -319,6 +340,7 @@ public struct Portal: Sendable {
             }
             return stepUpPage(visit: visit, user: user.name, redirect: redirect, error: message, status: hint == .locked ? .forbidden : .unauthorized)
         case .success(let user, let level), .recoveryCodeUsed(let user, let level, _):
+            let recovered = if case .recoveryCodeUsed = outcome { true } else { false }
             // The old session ends first: a failure after it leaves the browser logged out, never with both.
             // If it ended meanwhile (a logout, a revocation, the user disabled), nothing is upgraded.
             _ = gate.cache.remove(token: token)
@@ -327,9 +349,10 @@ public struct Portal: Sendable {
                 return formPage(again, visit: visit, status: .unauthorized)
             }
             let upgraded = try await createSession(user: user, level: level, rememberMe: record.rememberMe, expiresAt: record.expiresAt, visit: visit, now: now)
-            try await regulator.succeeded(ticket, user: user, client: visit.client, now: now, method: "step_up")
+            try await regulator.succeeded(ticket, user: user, client: visit.client, now: now, method: recovered ? "recovery_code" : "step_up")
             let sessionCookie = Cookies.setCookie(upgraded.cookieValue, for: visit.cookie, maxAge: record.rememberMe ? max(1, record.expiresAt - now) : nil)
-            return PortalResponses.redirect(to: gate.decider.redirectTarget(redirect, cookie: visit.cookie), setCookies: [sessionCookie])
+            let target = recovered ? Self.recoveredPage(visit: visit, redirect: redirect) : gate.decider.redirectTarget(redirect, cookie: visit.cookie)
+            return PortalResponses.redirect(to: target, setCookies: [sessionCookie])
         }
     }
 

@@ -48,8 +48,8 @@ struct PortalPage: Sendable {
         if form.askCode {
             fields += """
             <label for="code">One-time code</label>
-            <input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9a-fA-F ]{6,12}" required maxlength="12"\(!form.askUsername || !form.username.isEmpty ? " autofocus" : "")>
-            <p class="hint">The code your authenticator app shows now.</p>
+            <input id="code" name="code" type="text" autocomplete="one-time-code" autocapitalize="characters" spellcheck="false" pattern="[0-9A-Za-z \\-]{6,20}" required maxlength="20" aria-describedby="code-hint"\(!form.askUsername || !form.username.isEmpty ? " autofocus" : "")>
+            <p class="hint" id="code-hint">The code your authenticator app shows now, or one of your recovery codes.</p>
 
             """
         }

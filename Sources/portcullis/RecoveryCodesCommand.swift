@@ -9,7 +9,7 @@ struct UserRecoveryCodes: AsyncParsableCommand {
         abstract: "Make 10 new one-time recovery codes for a user; the old ones stop working.",
         discussion: """
             Each code logs the user in once, typed in the login form's code field in place of a \
-            one-time code (with the password). They are shown only now: give them to the user to \
+            one-time code (with the password, when the login asks for one). They are shown only now: give them to the user to \
             print or keep in a password manager. Portcullis keeps only keyed hashes of them. \
             Recovery codes do not work over HTTP Basic. With --remaining, nothing is made: it says \
             how many are left.
@@ -34,16 +34,17 @@ struct UserRecoveryCodes: AsyncParsableCommand {
                 return
             }
             let codes = try await session.vault.makeRecoveryCodes(for: user, at: currentUnixTime())
-            try await session.audit(.recoveryCodesMade, user: user.name, "portcullis user recovery-codes")
+            // Shown before the audit entry is written: the old codes are void now, so the new ones must never be lost.
             if json {
                 try JSONOutput.print(Output(user: user.name, codes: codes))
-                return
+            } else {
+                print("Recovery codes for \(user.name) (each works once; the old ones no longer work):\n")
+                for pair in stride(from: 0, to: codes.count, by: 2) {
+                    print("  " + codes[pair..<min(pair + 2, codes.count)].joined(separator: "    "))
+                }
+                print("\nThey are not shown again. Type one in the code field of the login form (with the password, when it asks for one) when no device is at hand.")
             }
-            print("Recovery codes for \(user.name) (each works once; the old ones no longer work):\n")
-            for pair in stride(from: 0, to: codes.count, by: 2) {
-                print("  " + codes[pair..<min(pair + 2, codes.count)].joined(separator: "    "))
-            }
-            print("\nThey are not shown again. Type one in the code field of the login form, with the password, when no device is at hand.")
+            try await session.audit(.recoveryCodesMade, user: user.name, "portcullis user recovery-codes")
         }
     }
 }

@@ -175,6 +175,24 @@ import Testing
         #expect(server.log().contains("could not check HTTP Basic credentials"))
     }
 
+    @Test("the metrics listener keeps a scraper's connection alive past the head deadline, and cuts one that never finishes its head")
+    func metricsKeepAlive() throws {
+        let harness = try CLIHarness()
+        defer { harness.remove() }
+        let metricsPort = try ServerProcess.freePort()
+        let server = try ServerProcess(harness, environment: ["PORTCULLIS_METRICS_LISTEN": "127.0.0.1:\(metricsPort)", "PORTCULLIS_SERVER_HEAD_TIMEOUT": "2s"])
+        defer { server.stop() }
+        let scraper = try RawConnection(port: metricsPort)
+        let stuck = try RawConnection(port: metricsPort)
+        #expect(stuck.send("GET /metrics HTTP/1.1\r\n"))
+        for _ in 0..<2 {
+            #expect(scraper.send("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"))
+            #expect(scraper.readResponse()?.status == 200)
+            usleep(2_600_000)
+        }
+        #expect(stuck.closedByServer(within: 1), "a head never finished kept its connection")
+    }
+
     @Test("a request id from the proxy is kept when it is safe to log, replaced otherwise, and sent back")
     func requestIDs() throws {
         let harness = try CLIHarness()

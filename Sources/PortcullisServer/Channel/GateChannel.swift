@@ -36,8 +36,14 @@ struct GateChannel: HTTPChannelHandler {
         } catch {
             return channel.eventLoop.makeFailedFuture(error)
         }
-        let http1 = HTTP1Channel(responder: responder, configuration: .init(additionalChannelHandlers: verify.map { [VerifyChannelHandler(gate: $0.gate, basic: $0.basic)] } ?? []))
+        let http1 = HTTP1Channel(responder: responder, configuration: .init(additionalChannelHandlers: Self.handlers(verify)))
         return http1.setup(channel: channel, logger: logger)
+    }
+
+    /// Between the parser and the router: the verify handler, or on a listener without verify
+    /// endpoints, what tells the deadlines where requests begin and end.
+    private static func handlers(_ verify: (gate: Gate, basic: BasicSupport)?) -> [any RemovableChannelHandler] {
+        verify.map { [VerifyChannelHandler(gate: $0.gate, basic: $0.basic)] } ?? [RequestDeadlineTracker()]
     }
 
     func handle(value: Value, logger: Logger) async {

@@ -113,10 +113,14 @@ public final class GateMetrics: Sendable {
         Gauge(label: "portcullis_build_info", dimensions: [("version", version)], factory: factory).record(1)
     }
 
+    /// How many verify outcomes there are, read once: `allCases` builds an array at each use, which
+    /// the verify path must not.
+    private static let outcomeCount = VerifyOutcome.allCases.count
+
     /// Counts one verify answer.
     @inline(__always)
     public func verified(_ style: VerifyStyle, _ outcome: VerifyOutcome) {
-        verifyAnswers[(style == .forwardAuth ? 0 : VerifyOutcome.allCases.count) + outcome.rawValue].increment()
+        verifyAnswers[(style == .forwardAuth ? 0 : Self.outcomeCount) + outcome.rawValue].increment()
     }
 
     /// Counts one login attempt.

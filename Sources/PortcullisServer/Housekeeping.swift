@@ -28,6 +28,7 @@ public struct Housekeeping: Service {
         let now = clock.now()
         let audit = try await store.purgeAudit(before: now - auditRetention)
         _ = try await store.purgeRegulation(before: now - regulationWindow())
+        _ = try await store.purgeInvitations(before: now)
         if audit > 0 { logger.info("audit retention: removed \(audit) entries older than \(auditRetention / 86_400) days") }
         return audit
     }

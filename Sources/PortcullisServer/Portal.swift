@@ -36,6 +36,8 @@ public struct Portal: Sendable {
         router.post("/logout") { request, context in try await logout(request, context) }
         router.get("/denied") { request, context in try await showDenied(request, context) }
         router.get("/recovered") { request, context in try await showRecovered(request, context) }
+        router.get("/enroll") { request, context in try await showEnrollment(request, context) }
+        router.post("/enroll") { request, context in try await enroll(request, context) }
         router.get("/api/health") { _, _ in await health() }
     }
 
@@ -404,6 +406,14 @@ public struct Portal: Sendable {
             gate.writes.enqueue(.touch(idHash: evicted.idHash, at: evicted.at))
         }
         return token
+    }
+
+    /// Brings this server's memory of a user's sessions in step with the store at once, after a
+    /// change made here ended some (other servers follow the store's change log).
+    func syncSessions(of user: UserRecord) async throws {
+        let sequence = gate.cache.currentSequence()
+        let live = try await store.liveSessions(userID: user.id, at: gate.clock.now())
+        gate.cache.update(user: user.id, identity: user.disabled ? nil : Identity(user), live: Set(live.map(\.0.idHash)), readSince: sequence)
     }
 
     /// The urlencoded body, or nil when it is missing, too large or not a form.

@@ -110,7 +110,8 @@ struct PortalPage: Sendable {
         return document(heading: heading, body: body, nonce: nonce)
     }
 
-    private func document(heading: String, body: String, nonce: String) -> String {
+    /// A whole page around `body`; `wide` for pages with lists (the account page).
+    func document(heading: String, body: String, nonce: String, wide: Bool = false) -> String {
         let logo = logoDataURI.map { "<img class=\"logo\" src=\"\(HTML.escape($0))\" alt=\"\">\n" } ?? ""
         return """
         <!doctype html>
@@ -124,7 +125,7 @@ struct PortalPage: Sendable {
         <style nonce="\(nonce)">\(Self.styleSheet)</style>
         </head>
         <body>
-        <main>
+        <main\(wide ? " class=\"wide\"" : "")>
         \(logo)\(body)
         </main>
         </body>
@@ -151,5 +152,23 @@ struct PortalPage: Sendable {
     button,.button{display:inline-block;width:100%;margin-top:20px;padding:11px;font:inherit;font-weight:600;text-align:center;text-decoration:none;color:var(--accent-text);background:var(--accent);border:0;border-radius:8px;cursor:pointer}
     .address{overflow-wrap:anywhere;font-family:ui-monospace,monospace;font-size:.9rem}
     .error{margin:0 0 8px;padding:10px 12px;background:var(--error-bg);color:var(--error);border-radius:8px}
+    .notice{margin:0 0 8px;padding:10px 12px;background:var(--bg);border:1px solid var(--line);border-radius:8px}
+    main.wide{max-width:720px}
+    fieldset{border:1px solid var(--line);border-radius:8px;margin:16px 0 0;padding:4px 14px 14px}
+    legend{font-weight:600;padding:0 6px}
+    .qr{margin:8px 0}
+    .qr svg{display:block;width:100%;max-width:220px;height:auto;border-radius:4px}
+    .secret,.codes,code{font-family:ui-monospace,"SF Mono",Menlo,monospace}
+    .secret{overflow-wrap:anywhere;font-size:1.05rem;letter-spacing:.05em}
+    .codes{display:grid;grid-template-columns:repeat(auto-fill,minmax(150px,1fr));gap:6px 16px;padding-left:1.6em;font-size:1.05rem}
+    section{border-top:1px solid var(--line);margin-top:24px;padding-top:8px}
+    table{width:100%;border-collapse:collapse;font-size:.9rem}
+    th,td{text-align:left;padding:6px 8px 6px 0;border-bottom:1px solid var(--line);vertical-align:top}
+    .inline{display:flex;flex-wrap:wrap;gap:8px;align-items:flex-end;margin:0}
+    .inline label{margin:0 0 4px}
+    .inline input[type=text]{width:auto;flex:1 1 140px}
+    .inline button,button.small{width:auto;margin-top:0;padding:7px 12px;font-size:.9rem}
+    button.secondary{background:transparent;color:var(--accent);border:1px solid var(--accent)}
+    .muted{color:var(--muted)}
     """
 }

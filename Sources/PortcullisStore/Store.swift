@@ -40,6 +40,12 @@ public protocol OTPDeviceStore: Sendable {
     func devices(ofUserID userID: Int64) async throws -> [OTPDeviceRecord]
     /// Removes a device by label (case-insensitive). Throws ``StoreError/Code/notFound``.
     func removeDevice(userID: Int64, label: String) async throws
+    /// Removes a device by label unless it is the user's only one (the account page: a user never
+    /// removes their last way to log in; recovery codes do not count). Throws
+    /// ``StoreError/Code/notFound``, or ``StoreError/Code/conflict`` for the last device.
+    func removeDeviceUnlessLast(userID: Int64, label: String) async throws
+    /// Gives a device another label. Throws ``StoreError/Code/notFound`` or ``StoreError/Code/duplicate``.
+    func renameDevice(userID: Int64, label: String, to newLabel: String) async throws
     /// Records an accepted code, only if nothing at or after its step or counter was accepted yet.
     ///
     /// This is a compare-and-set: of two logins racing with the same code, exactly one gets `true`,
@@ -179,7 +185,7 @@ public protocol ImportStore: Sendable {
 
 /// Everything Portcullis keeps. Each backend (SQLite, PostgreSQL) passes the same contract tests.
 public protocol Store: UserStore, OTPDeviceStore, SecretStore, SessionStore, ChangeLogStore, RegulationStore, AuditStore, AppPasswordStore, ImportStore,
-    RecoveryCodeStore {
+    RecoveryCodeStore, InvitationStore {
     /// Answers when the store is reachable (for health checks).
     func ping() async throws
     /// Closes connections; the store is unusable afterwards.

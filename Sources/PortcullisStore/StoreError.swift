@@ -19,6 +19,8 @@ public struct StoreError: Error, Equatable, Sendable, CustomStringConvertible {
         public static let storageKey = Code(name: "storage_key")
         /// A value given to the store is not acceptable (too long, empty, malformed).
         public static let invalidInput = Code(name: "invalid_input")
+        /// The change would leave the data in a state that is not allowed (a user without a device).
+        public static let conflict = Code(name: "conflict")
         /// Too much work is queued (password checks); try again after a moment.
         public static let busy = Code(name: "busy")
         /// Any other database failure.

@@ -5,6 +5,13 @@ extension Vault {
     /// Makes ``RecoveryCode/count`` new codes for `user`, voiding the old ones; returns them
     /// formatted, the only time they are ever shown.
     public func makeRecoveryCodes(for user: UserRecord, at now: Int64) async throws -> [String] {
+        let (codes, hashes) = try await newRecoveryCodes()
+        try await store.replaceRecoveryCodes(userID: user.id, hashes: hashes, at: now)
+        return codes
+    }
+
+    /// ``RecoveryCode/count`` new codes, formatted, with the hashes the store keeps (not stored yet).
+    public func newRecoveryCodes() async throws -> (codes: [String], hashes: [[UInt8]]) {
         guard let key = try await recoveryKey(creating: true) else { throw StoreError(.database, "Could not store the recovery codes' key.") }
         var random = SystemRandomNumberGenerator()
         var codes: [String] = []
@@ -12,9 +19,7 @@ extension Vault {
             let code = RecoveryCode.generate(using: &random)
             if !codes.contains(code) { codes.append(code) }
         }
-        let hashes = codes.map { RecoveryCode.hash(RecoveryCode.normalized($0)!, key: key) }
-        try await store.replaceRecoveryCodes(userID: user.id, hashes: hashes, at: now)
-        return codes
+        return (codes, codes.map { RecoveryCode.hash(RecoveryCode.normalized($0)!, key: key) })
     }
 
     /// Uses up `typed` when it is one of `user`'s recovery codes; the number left, or nil when it

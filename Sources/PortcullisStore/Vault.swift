@@ -177,16 +177,22 @@ public struct Vault: Sendable {
         }
         try OTPDeviceRecord.validateLabel(label)
         let user = try await requireUser(userName)
+        let device = sealedDevice(userID: user.id, label: label, parameters: parameters, secret: secret, pin: pin, state: state, at: unixTime)
+        try await store.addDevice(device)
+        return device
+    }
+
+    /// A new device record with a fresh id, its secret (and PIN) sealed under the storage key; not stored yet.
+    public func sealedDevice(userID: Int64, label: String, parameters: OTPParameters, secret: [UInt8], pin: String? = nil,
+                             state: OTPDeviceState = OTPDeviceState(), at unixTime: Int64) -> OTPDeviceRecord {
         var random = SystemRandomNumberGenerator()
         let id = Hex.encode(SecretGenerator.makeSecret(byteCount: 16, using: &random))
-        let device = OTPDeviceRecord(
-            id: id, userID: user.id, label: label, parameters: parameters,
+        return OTPDeviceRecord(
+            id: id, userID: userID, label: label, parameters: parameters,
             sealedSecret: box.seal(secret, context: OTPDeviceRecord.secretContext(deviceID: id), using: &random),
             sealedPIN: pin.map { box.seal(Array($0.utf8), context: OTPDeviceRecord.pinContext(deviceID: id), using: &random) },
             state: state, createdAt: unixTime
         )
-        try await store.addDevice(device)
-        return device
     }
 
     /// The device's decrypted secret.

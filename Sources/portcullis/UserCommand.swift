@@ -10,6 +10,7 @@ struct UserCommand: AsyncParsableCommand {
         subcommands: [
             UserAdd.self, UserList.self, UserShow.self, UserRemove.self, UserDisable.self, UserEnable.self,
             UserUnlock.self, UserPasswd.self, OTPCommand.self, AppPasswordCommand.self, UserRecoveryCodes.self,
+            UserInvite.self, UserResetOTP.self,
         ]
     )
 }

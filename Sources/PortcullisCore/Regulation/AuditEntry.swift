@@ -25,6 +25,12 @@ public struct AuditEntry: Sendable, Equatable, Codable {
         case keyRotated = "key_rotated"
         case imported
         case recoveryCodesMade = "recovery_codes_made"
+        /// `user invite` or `user reset-otp` made a link.
+        case invited
+        /// A person completed an invitation's page (the reason says `enroll` or `reset_otp`).
+        case enrolled
+        /// A device was renamed on the account page.
+        case deviceRenamed = "device_renamed"
     }
 
     public var time: Int64

@@ -45,6 +45,34 @@ extension SQLiteStore {
         }
     }
 
+    public func removeDeviceUnlessLast(userID: Int64, label: String) async throws {
+        try await transaction("remove device") { connection in
+            let devices = try await connection.query("SELECT label FROM otp_devices WHERE user_id = ?", [.int64(userID)])
+            guard devices.contains(where: { ($0.column("label")?.string ?? "").lowercased() == label.lowercased() }) else {
+                throw StoreError(.notFound, "There is no device labelled '\(label)'.")
+            }
+            guard devices.count > 1 else {
+                throw StoreError(.conflict, "'\(label)' is the only device: add another one before removing it.")
+            }
+            _ = try await connection.query("DELETE FROM otp_devices WHERE user_id = ? AND label = ?", [.int64(userID), .text(label)])
+            try await Self.log(.deviceRemoved, userID: userID, on: connection)
+        }
+    }
+
+    public func renameDevice(userID: Int64, label: String, to newLabel: String) async throws {
+        try OTPDeviceRecord.validateLabel(newLabel)
+        try await transaction("rename device") { connection in
+            do {
+                guard !(try await connection.query("UPDATE otp_devices SET label = ? WHERE user_id = ? AND label = ? RETURNING id",
+                                                   [.text(newLabel), .int64(userID), .text(label)]).isEmpty) else {
+                    throw StoreError(.notFound, "There is no device labelled '\(label)'.")
+                }
+            } catch where Self.isUniqueViolation(error) {
+                throw StoreError(.duplicate, "Another device is labelled '\(newLabel)' already (labels ignore case). Choose another name.")
+            }
+        }
+    }
+
     public func recordAcceptance(deviceID: String, state: OTPDeviceState, at unixTime: Int64) async throws -> Bool {
         try await exclusive("record a used code") { connection in
             let rows = try await connection.query(
@@ -94,6 +122,11 @@ extension SQLiteStore {
             if let sealed = try await connection.query("SELECT value FROM meta WHERE key = ?", [.text(Self.recoveryKeyName)]).first?.column("value")?.bytes {
                 _ = try await connection.query("UPDATE meta SET value = ? WHERE key = ?",
                                                [.bytes(try reseal(sealed, Self.recoveryKeyContext)), .text(Self.recoveryKeyName)])
+            }
+            for row in try await connection.query("SELECT token_hash, sealed_secret FROM invitations") {
+                let hash = row.column("token_hash")?.bytes ?? []
+                let secret = try reseal(row.column("sealed_secret")?.bytes ?? [], InvitationRecord.secretContext(tokenHash: hash))
+                _ = try await connection.query("UPDATE invitations SET sealed_secret = ? WHERE token_hash = ?", [.bytes(secret), .bytes(hash)])
             }
             _ = try await connection.query("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", [.text(Self.keyCheckName), .bytes(newKeyCheck)])
             try await Self.log(.storageKeyChanged, userID: nil, on: connection)

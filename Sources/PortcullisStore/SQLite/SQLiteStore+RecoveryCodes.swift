@@ -7,11 +7,15 @@ extension SQLiteStore {
 
     public func replaceRecoveryCodes(userID: Int64, hashes: [[UInt8]], at unixTime: Int64) async throws {
         try await transaction("replace recovery codes") { connection in
-            _ = try await connection.query("DELETE FROM recovery_codes WHERE user_id = ?", [.int64(userID)])
-            for hash in hashes {
-                _ = try await connection.query("INSERT OR IGNORE INTO recovery_codes (user_id, code_hash, created_at) VALUES (?, ?, ?)",
-                                               [.int64(userID), .bytes(hash), .int64(unixTime)])
-            }
+            try await Self.replaceRecoveryCodes(userID: userID, hashes: hashes, at: unixTime, on: connection)
+        }
+    }
+
+    static func replaceRecoveryCodes(userID: Int64, hashes: [[UInt8]], at unixTime: Int64, on connection: SQLiteConnection) async throws {
+        _ = try await connection.query("DELETE FROM recovery_codes WHERE user_id = ?", [.int64(userID)])
+        for hash in hashes {
+            _ = try await connection.query("INSERT OR IGNORE INTO recovery_codes (user_id, code_hash, created_at) VALUES (?, ?, ?)",
+                                           [.int64(userID), .bytes(hash), .int64(unixTime)])
         }
     }
 

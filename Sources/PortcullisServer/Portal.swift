@@ -38,6 +38,7 @@ public struct Portal: Sendable {
         router.get("/recovered") { request, context in try await showRecovered(request, context) }
         router.get("/enroll") { request, context in try await showEnrollment(request, context) }
         router.post("/enroll") { request, context in try await enroll(request, context) }
+        addAccountRoutes(to: router)
         router.get("/api/health") { _, _ in await health() }
     }
 
@@ -174,7 +175,7 @@ public struct Portal: Sendable {
     }
 
     func loggedInPage(_ identity: Identity, visit: Visit) -> Response {
-        let html = page.message(heading: "Logged in", text: "You are logged in as \(identity.user).", link: ("Log out", "/logout"), nonce: visit.nonce)
+        let html = page.loggedIn(user: identity.user, nonce: visit.nonce)
         return PortalResponses.page(html, status: .ok, nonce: visit.nonce, cookie: visit.cookie)
     }
 
@@ -293,8 +294,9 @@ public struct Portal: Sendable {
         let left = remaining == 0 ? "That was your last recovery code."
             : remaining == 1 ? "You have 1 recovery code left." : "You have \(remaining) recovery codes left."
         let text = "You are logged in with a recovery code, which cannot be used again. \(left) Add a new device for one-time codes soon, "
-            + "and make new recovery codes: ask your administrator (portcullis user otp add \(user); portcullis user recovery-codes \(user))."
-        let html = page.message(heading: "Logged in with a recovery code", text: text, link: (label: "Continue", url: target), nonce: visit.nonce)
+            + "and make new recovery codes, on your account page (it asks for a code first: a recovery code works there too)."
+        let html = page.message(heading: "Logged in with a recovery code", text: text, link: (label: "Continue", url: target),
+                                secondLink: (label: "Your account", url: visit.cookie.portalBase + "/account"), nonce: visit.nonce)
         return PortalResponses.page(html, status: .ok, nonce: visit.nonce, cookie: visit.cookie)
     }
 
@@ -334,13 +336,7 @@ public struct Portal: Sendable {
             if let ban = try await regulator.failed(ticket, subject: subject, reason: reason.rawValue, wrongCodeOf: wrongCode ? user.id : nil, client: visit.client, now: now) {
                 return stepUpPage(visit: visit, user: user.name, redirect: redirect, error: "Too many failed attempts. Try again in \(ban.retryAfter(now: now)) seconds.", status: .tooManyRequests)
             }
-            let message = switch hint {
-            case .locked?: "This account is locked after too many wrong codes. Ask your administrator to unlock it."
-            case .replayed?: "That code was already used. Wait for the next code and enter it."
-            case .clockOff(let seconds)?: "That code is not valid now: your device's clock looks \(ClockOffsetText.describe(seconds)). Set its time automatically, then enter the current code."
-            case nil: reason == .disabled ? "This account is disabled." : "Incorrect code."
-            }
-            return stepUpPage(visit: visit, user: user.name, redirect: redirect, error: message, status: hint == .locked ? .forbidden : .unauthorized)
+            return stepUpPage(visit: visit, user: user.name, redirect: redirect, error: Self.codeFailureMessage(reason, hint: hint), status: hint == .locked ? .forbidden : .unauthorized)
         case .success(let user, let level), .recoveryCodeUsed(let user, let level, _):
             let recovered = if case .recoveryCodeUsed = outcome { true } else { false }
             // The old session ends first: a failure after it leaves the browser logged out, never with both.

@@ -15,6 +15,8 @@ extension PortalPage {
         var digits: Int
         var deviceLabel: String
         var token: String
+        /// The sealed secret, carried by the form (``Portal/pendingSecret(context:)``).
+        var pending: String
         var csrfToken: String
         var error: String?
     }
@@ -62,23 +64,31 @@ extension PortalPage {
         \(error)<form method="post" action="/enroll">
         <input type="hidden" name="csrf" value="\(HTML.escape(form.csrfToken))">
         <input type="hidden" name="token" value="\(HTML.escape(form.token))">
+        <input type="hidden" name="pending" value="\(HTML.escape(form.pending))">
         \(passwordFields)<fieldset>
         <legend>\(step). Add your authenticator app</legend>
-        <p>Scan this code with an authenticator app (such as Aegis, FreeOTP, Google Authenticator or 1Password).</p>
-        <div class="qr">\(form.qrSVG)</div>
-        <p>No camera? Type this key into the app instead:</p>
-        <p class="secret">\(HTML.escape(Self.grouped(form.secret)))</p>
-        <label for="label">Name of this device</label>
-        <input id="label" name="label" type="text" required maxlength="64" autocomplete="off" value="\(HTML.escape(form.deviceLabel))" aria-describedby="label-hint">
-        <p class="hint" id="label-hint">So you can tell your devices apart later, e.g. "Phone".</p>
-        <label for="code">Code the app shows</label>
-        <input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9 ]{\(form.digits),\(form.digits + 2)}" required maxlength="\(form.digits + 2)" aria-describedby="code-hint">
-        <p class="hint" id="code-hint">The \(form.digits)-digit code, to show that the app is set up right.</p>
+        \(authenticatorFields(qrSVG: form.qrSVG, secret: form.secret, digits: form.digits, label: form.deviceLabel))
         </fieldset>
         <button type="submit">Finish</button>
         </form>
         """
         return document(heading: "Set up your login", body: body, nonce: nonce)
+    }
+
+    /// The QR code, the key as text, the device's name and the confirming code.
+    func authenticatorFields(qrSVG: String, secret: String, digits: Int, label: String) -> String {
+        """
+        <p>Scan this code with an authenticator app (such as Aegis, FreeOTP, Google Authenticator or 1Password).</p>
+        <div class="qr">\(qrSVG)</div>
+        <p>No camera? Type this key into the app instead:</p>
+        <p class="secret">\(HTML.escape(Self.grouped(secret)))</p>
+        <label for="label">Name of this device</label>
+        <input id="label" name="label" type="text" required maxlength="64" autocomplete="off" value="\(HTML.escape(label))" aria-describedby="label-hint">
+        <p class="hint" id="label-hint">So you can tell your devices apart later, e.g. "Phone".</p>
+        <label for="code">Code the app shows</label>
+        <input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9 ]{\(digits),\(digits + 2)}" required maxlength="\(digits + 2)" aria-describedby="code-hint">
+        <p class="hint" id="code-hint">The \(digits)-digit code, to show that the app is set up right.</p>
+        """
     }
 
     /// Recovery codes, shown once, with a link on.

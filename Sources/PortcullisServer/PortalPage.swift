@@ -99,15 +99,21 @@ struct PortalPage: Sendable {
         return document(heading: "No access", body: body, nonce: nonce)
     }
 
-    /// A page with a heading, a sentence and an optional link.
-    func message(heading: String, text: String, link: (label: String, url: String)?, nonce: String) -> String {
+    /// A page with a heading, a sentence and up to two links.
+    func message(heading: String, text: String, link: (label: String, url: String)?, secondLink: (label: String, url: String)? = nil, nonce: String) -> String {
         let body = """
         <h1>\(HTML.escape(title))</h1>
         <h2>\(HTML.escape(heading))</h2>
         <p>\(HTML.escape(text))</p>
         \(link.map { "<p><a class=\"button\" href=\"\(HTML.escape($0.url))\">\(HTML.escape($0.label))</a></p>" } ?? "")
+        \(secondLink.map { "<p><a class=\"button secondary\" href=\"\(HTML.escape($0.url))\">\(HTML.escape($0.label))</a></p>" } ?? "")
         """
         return document(heading: heading, body: body, nonce: nonce)
+    }
+
+    /// The portal's home for someone logged in: who, their account page, and logging out.
+    func loggedIn(user: String, nonce: String) -> String {
+        message(heading: "Logged in", text: "You are logged in as \(user).", link: ("Your account", "/account"), secondLink: ("Log out", "/logout"), nonce: nonce)
     }
 
     /// A whole page around `body`; `wide` for pages with lists (the account page).
@@ -168,7 +174,7 @@ struct PortalPage: Sendable {
     .inline label{margin:0 0 4px}
     .inline input[type=text]{width:auto;flex:1 1 140px}
     .inline button,button.small{width:auto;margin-top:0;padding:7px 12px;font-size:.9rem}
-    button.secondary{background:transparent;color:var(--accent);border:1px solid var(--accent)}
+    button.secondary,.button.secondary{background:transparent;color:var(--accent);border:1px solid var(--accent)}
     .muted{color:var(--muted)}
     """
 }

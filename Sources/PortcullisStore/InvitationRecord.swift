@@ -3,9 +3,9 @@ public import PortcullisCore
 /// A one-time link that lets a person set up their own login: choose a password, add an
 /// authenticator app (confirmed with one code), receive recovery codes.
 ///
-/// Only the SHA-256 of the link's token is kept. The secret of the app to be added is made with the
-/// invitation (the page shows the same QR code however often it is opened) and sealed under the
-/// storage key, bound to the token's hash.
+/// Only the SHA-256 of the link's token is kept. The secret of the app to be added is made anew each
+/// time the page is shown and travels in the form, sealed under the storage key and bound to the
+/// token's hash: someone who saw the link earlier (a mail scanner, a proxy log) does not learn it.
 public struct InvitationRecord: Sendable, Equatable {
     public enum Kind: String, Sendable, Equatable {
         /// `portcullis user invite`: the person chooses a password and adds their first device.
@@ -18,23 +18,17 @@ public struct InvitationRecord: Sendable, Equatable {
     public var tokenHash: [UInt8]
     public var userID: Int64
     public var kind: Kind
-    /// The TOTP secret of the device the page sets up, sealed with ``secretContext(tokenHash:)``.
-    public var sealedSecret: [UInt8]
     public var createdAt: Int64
     /// The link works until this time (exclusive), seconds since 1970.
     public var expiresAt: Int64
 
-    public init(tokenHash: [UInt8], userID: Int64, kind: Kind, sealedSecret: [UInt8], createdAt: Int64, expiresAt: Int64) {
+    public init(tokenHash: [UInt8], userID: Int64, kind: Kind, createdAt: Int64, expiresAt: Int64) {
         self.tokenHash = tokenHash
         self.userID = userID
         self.kind = kind
-        self.sealedSecret = sealedSecret
         self.createdAt = createdAt
         self.expiresAt = expiresAt
     }
-
-    /// The associated data the device secret is sealed with.
-    public static func secretContext(tokenHash: [UInt8]) -> String { "portcullis invitation secret " + Hex.encode(tokenHash) }
 }
 
 /// What completing an invitation writes, all in one transaction.
@@ -64,12 +58,15 @@ public struct InvitationCompletion: Sendable {
 public protocol InvitationStore: Sendable {
     /// Stores an invitation; the user's earlier invitations stop working, in the same transaction.
     func createInvitation(_ invitation: InvitationRecord) async throws
-    /// The invitation with this token hash and its user, unless it is unknown, used, voided or
-    /// expired at `unixTime` — one indexed lookup whatever the reason, so none takes longer.
+    /// The invitation with this token hash and its user, unless it is unknown, used, voided,
+    /// expired at `unixTime`, or its user is disabled — one indexed lookup whatever the reason, so
+    /// none takes longer.
     func invitation(tokenHash: [UInt8], at unixTime: Int64) async throws -> (InvitationRecord, UserRecord)?
     /// Uses up the invitation and writes what it sets up, atomically: of two pages racing with one
     /// link, one wins. A new password ends the user's sessions; replaced devices end them too.
-    /// - Returns: false (and writes nothing) when the invitation was used, voided or has expired.
+    /// - Returns: false (and writes nothing) when the invitation was used, voided or has expired, or
+    ///   its user is disabled. Throws ``StoreError/Code/duplicate`` (writing nothing) when the user
+    ///   has a device with the new one's label.
     func completeInvitation(_ completion: InvitationCompletion, at unixTime: Int64) async throws -> Bool
     /// Forgets invitations that expired before `unixTime`. Returns how many went.
     func purgeInvitations(before unixTime: Int64) async throws -> Int

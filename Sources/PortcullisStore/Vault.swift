@@ -142,6 +142,22 @@ public struct Vault: Sendable {
         return try await NIOThreadPool.singleton.runIfActive(work)
     }
 
+    /// A new hash of a password someone chose on a page, on the bounded hash pool when there is one
+    /// (so a burst of such requests queues no more hashing than logins may).
+    /// - Throws: ``StoreError/Code/busy`` when the pool's queue is full.
+    public func hashNewPassword(_ password: String) async throws -> String {
+        guard let hashPool else { return try await hashPassword(password) }
+        let hasher = self.hasher
+        do {
+            return try await hashPool.run {
+                var random = SystemRandomNumberGenerator()
+                return try hasher.hash(password, using: &random)
+            }
+        } catch let error as CoreError {
+            throw StoreError(.invalidInput, error.message)
+        }
+    }
+
     /// A new hash of `password` with the default parameters, computed on the thread pool.
     public func hashPassword(_ password: String) async throws -> String {
         let hasher = self.hasher

@@ -95,6 +95,12 @@ struct UserInvite: AsyncParsableCommand {
                 if displayName != nil || email != nil || groups != nil {
                     throw CLIError("User '\(existing.name)' exists already; --display-name, --email and --groups are only for a new user. Leave them out to invite \(existing.name) again.")
                 }
+                // An invitation sets the password and adds a device: for someone who has a login, it
+                // would hand both to whoever holds the link, and keep a lost phone working.
+                let devices = try await session.store.devices(ofUserID: existing.id)
+                if existing.passwordHash != nil || !devices.isEmpty {
+                    throw CLIError("User '\(existing.name)' has a login already (\(existing.passwordHash != nil ? "a password" : "no password")\(devices.isEmpty ? "" : ", \(devices.count) device\(devices.count == 1 ? "" : "s")")). For a lost device use: portcullis user reset-otp \(existing.name); for a forgotten password: portcullis user passwd \(existing.name)")
+                }
                 user = existing
             } else {
                 let record = UserRecord(name: name, displayName: displayName ?? "", email: email ?? "", groups: splitGroups(groups), createdAt: currentUnixTime())
@@ -116,7 +122,9 @@ struct UserResetOTP: AsyncParsableCommand {
             For a lost phone and no recovery codes left. On the link's page the person enters their \
             password, scans a new QR code and confirms it with one code; then every other device of \
             theirs is removed, their sessions end, and they get new recovery codes. Until then \
-            nothing changes. The link works once and expires (72 hours unless --expires says otherwise).
+            nothing changes. The link works once and expires (72 hours unless --expires says otherwise). \
+            With auth.mode otp_only there is no password to ask for: the link alone is enough, so \
+            send it only where the user alone can read it.
 
               portcullis user reset-otp alice
             """

@@ -33,10 +33,11 @@ import Testing
         #expect(try server.curl(["-s", "-o", "/dev/null", "-w", "%{http_code}", server.url("/enroll?token=" + first)]).stdout == "404")
         let page = try server.curl(["-s", "-c", "jar", "-b", "jar", server.url("/enroll?token=" + token)])
         let csrf = try #require(page.stdout.firstMatch(of: /name="csrf" value="([^"]+)"/)?.1)
+        let pending = try #require(page.stdout.firstMatch(of: /name="pending" value="([^"]+)"/)?.1)
         let secretText = try #require(page.stdout.firstMatch(of: /<p class="secret">([A-Z2-7 ]+)</)?.1)
         let secret = try Base32.decode(secretText.replacingOccurrences(of: " ", with: ""))
         let done = try server.curl(["-s", "-c", "jar", "-b", "jar", "-w", "\n%{http_code}",
-                                    "--data-urlencode", "csrf=\(csrf)", "--data-urlencode", "token=\(token)",
+                                    "--data-urlencode", "csrf=\(csrf)", "--data-urlencode", "token=\(token)", "--data-urlencode", "pending=\(pending)",
                                     "--data-urlencode", "password=correct battery", "--data-urlencode", "password2=correct battery",
                                     "--data-urlencode", "label=Phone", "--data-urlencode", "code=\(AttackerTests.code(secret))", server.url("/enroll")])
         #expect(done.stdout.hasSuffix("\n200"), "\(done.stdout.suffix(300)) \(server.log())")
@@ -49,7 +50,7 @@ import Testing
         #expect(audit.contains("invited") && audit.contains("enrolled"), "\(audit)")
     }
 
-    @Test("mistakes are refused with what to do: details for an existing user, a lifetime over 30 days, a reset for a user without a password, a disabled user")
+    @Test("mistakes are refused with what to do: details for an existing user, a user who has a login, a lifetime over 30 days, a reset for a user without a password, a disabled user")
     func refusals() throws {
         let harness = try CLIHarness()
         defer { harness.remove() }
@@ -57,6 +58,9 @@ import Testing
         #expect(try harness.run(["user", "add", "carol", "--no-password"]).status == 0)
         let details = try harness.run(["user", "invite", "alice", "--email", "a@example.com"])
         #expect(details.status != 0 && details.stderr.contains("only for a new user"))
+        let enrolled = try harness.run(["user", "invite", "alice"])
+        #expect(enrolled.status != 0 && enrolled.stderr.contains("portcullis user reset-otp alice") && enrolled.stderr.contains("user passwd alice"))
+        #expect(try harness.run(["user", "invite", "carol"]).status == 0, "a user without a password or device may be invited")
         let long = try harness.run(["user", "invite", "alice", "--expires", "31d"])
         #expect(long.status != 0 && long.stderr.contains("30d"))
         let noPassword = try harness.run(["user", "reset-otp", "carol"])
@@ -67,6 +71,6 @@ import Testing
         #expect(try harness.run(["user", "enable", "alice"]).status == 0)
         let reset = try harness.run(["user", "reset-otp", "alice", "--expires", "1h"])
         #expect(reset.status == 0 && reset.stdout.contains("/enroll?token=") && reset.stdout.contains("other devices and sessions end"))
-        #expect(try harness.sql("SELECT kind FROM invitations").trimmingCharacters(in: .whitespacesAndNewlines) == "reset_otp")
+        #expect(try harness.sql("SELECT kind FROM invitations JOIN users ON users.id = invitations.user_id WHERE users.name = 'alice'").trimmingCharacters(in: .whitespacesAndNewlines) == "reset_otp")
     }
 }

@@ -17,6 +17,11 @@ import Testing
         return try Base32.decode(text)
     }
 
+    /// The sealed secret the form carries.
+    static func pending(_ page: TestResponse) throws -> String {
+        String(try #require(Page.text(page).firstMatch(of: /name="pending" value="([^"]+)"/)?.1))
+    }
+
     /// A GET from a browser with no cookies.
     static func fresh(_ client: some TestClientProtocol, _ uri: String) async throws -> TestResponse {
         var browser = Browser()
@@ -51,8 +56,9 @@ import Testing
             let secret = try Self.shownSecret(form)
             #expect(secret.count == 20)
             let csrf = try #require(Page.csrfToken(form))
+            let pending = try Self.pending(form)
             func post(_ fields: [(String, String)]) async throws -> TestResponse {
-                try await browser.post(client, "/enroll", [("csrf", csrf), ("token", token)] + fields)
+                try await browser.post(client, "/enroll", [("csrf", csrf), ("token", token), ("pending", pending)] + fields)
             }
             let now = harness.clock.now
             // Each mistake shows the form again, with what to fix; nothing is saved.
@@ -139,7 +145,7 @@ import Testing
             let secret = try Self.shownSecret(form)
             let now = harness.clock.now
             let fields = { (password: String, step: Int64) in
-                [("csrf", Page.csrfToken(form) ?? ""), ("token", token), ("password", password), ("label", "New phone"), ("code", Self.code(secret, at: now, steps: step))]
+                [("csrf", Page.csrfToken(form) ?? ""), ("token", token), ("pending", (try? Self.pending(form)) ?? ""), ("password", password), ("label", "New phone"), ("code", Self.code(secret, at: now, steps: step))]
             }
             let wrong = try await browser.post(client, "/enroll", fields("wrong horse", 0))
             #expect(wrong.status == .unauthorized && Page.text(wrong).contains("Incorrect password."))
@@ -163,12 +169,12 @@ import Testing
         defer { Task { await harness.close() } }
         let bob = try await harness.vault.addUser(UserRecord(name: "bob", createdAt: harness.clock.now), password: nil)
         let (token, _) = try await harness.vault.invite(bob, kind: .enroll, lifetime: 3600, at: harness.clock.now)
-        let opened = try #require(try await harness.vault.openInvitation(token: token, at: harness.clock.now))
+        let (invitation, _) = try #require(try await harness.vault.openInvitation(token: token, at: harness.clock.now))
         let results = try await withThrowingTaskGroup(of: Bool.self) { group in
             for index in 0..<8 {
                 group.addTask {
-                    try await harness.vault.completeInvitation(opened, password: "battery staple \(index)", deviceLabel: "Phone", parameters: OTPParameters(),
-                                                               state: OTPDeviceState(lastAccepted: 1), at: harness.clock.now) != nil
+                    try await harness.vault.completeInvitation(invitation, password: "battery staple \(index)", secret: GateHarness.secret, deviceLabel: "Phone",
+                                                               parameters: OTPParameters(), state: OTPDeviceState(lastAccepted: 1), at: harness.clock.now) != nil
                 }
             }
             return try await group.reduce(into: [Bool]()) { $0.append($1) }
@@ -178,17 +184,67 @@ import Testing
         #expect(try await harness.store.recoveryCodeCount(userID: bob.id) == 10)
     }
 
-    @Test("a rotated storage key re-encrypts invitation secrets: the link shows the same key afterwards")
-    func rotation() async throws {
+    @Test("each view of the page has a new secret, which only its own form can confirm: one seen earlier (a mail scanner, a proxy log) is never the one set up")
+    func freshSecretPerView() async throws {
+        let harness = try await GateHarness.make()
+        defer { Task { await harness.close() } }
+        let bob = try await harness.vault.addUser(UserRecord(name: "bob", createdAt: harness.clock.now), password: nil)
+        let carol = try await harness.vault.addUser(UserRecord(name: "carol", createdAt: harness.clock.now), password: nil)
+        let (token, _) = try await harness.vault.invite(bob, kind: .enroll, lifetime: 7200, at: harness.clock.now)
+        let (carolsToken, _) = try await harness.vault.invite(carol, kind: .enroll, lifetime: 3600, at: harness.clock.now)
+        try await harness.withRouter { client, _ in
+            var scanner = Browser()
+            let seen = try Self.shownSecret(try await scanner.get(client, "/enroll?token=" + token))
+            var browser = Browser()
+            let form = try await browser.get(client, "/enroll?token=" + token)
+            let secret = try Self.shownSecret(form)
+            #expect(secret != seen)
+            let html = Page.text(form)
+            let pending = try #require(html.firstMatch(of: /name="pending" value="([^"]+)"/)?.1)
+            let carols = try await browser.get(client, "/enroll?token=" + carolsToken)
+            let carolsPending = try #require(Page.text(carols).firstMatch(of: /name="pending" value="([^"]+)"/)?.1)
+            let now = harness.clock.now
+            func post(pending: some StringProtocol, code: String) async throws -> TestResponse {
+                try await browser.post(client, "/enroll", [("csrf", Page.csrfToken(form) ?? ""), ("token", token), ("pending", String(pending)),
+                                                           ("password", "battery staple"), ("password2", "battery staple"), ("label", "Phone"), ("code", code)])
+            }
+            // Another link's secret, or the earlier view's code, sets up nothing.
+            let swapped = try await post(pending: carolsPending, code: Self.code(secret, at: now))
+            #expect(swapped.status == .badRequest && Page.text(swapped).contains("open too long"))
+            #expect(try await post(pending: pending, code: Self.code(seen, at: now)).status == .badRequest)
+            // An hour later the page's secret has expired; the page shows a new one.
+            harness.clock.advance(Portal.pendingSecretLifetime)
+            let stale = try await post(pending: pending, code: Self.code(secret, at: harness.clock.now))
+            #expect(stale.status == .badRequest)
+            #expect(try Self.shownSecret(stale) != secret)
+            #expect(try await harness.store.devices(ofUserID: bob.id).isEmpty)
+        }
+    }
+
+    @Test("another site's form, a missing CSRF token, a disabled user, and markup in what was typed")
+    func refusals() async throws {
         let harness = try await GateHarness.make()
         defer { Task { await harness.close() } }
         let bob = try await harness.vault.addUser(UserRecord(name: "bob", createdAt: harness.clock.now), password: nil)
         let (token, _) = try await harness.vault.invite(bob, kind: .enroll, lifetime: 3600, at: harness.clock.now)
-        let before = try #require(try await harness.vault.openInvitation(token: token, at: harness.clock.now))
-        var random = SystemRandomNumberGenerator()
-        _ = try await harness.vault.rotate(to: StorageKey.generate(using: &random))
-        let after = try #require(try await harness.vault.openInvitation(token: token, at: harness.clock.now))
-        #expect(after.secret == before.secret)
-        #expect(after.record.sealedSecret != before.record.sealedSecret)
+        try await harness.withRouter { client, _ in
+            var browser = Browser()
+            let form = try await browser.get(client, "/enroll?token=" + token)
+            let pending = String(try #require(Page.text(form).firstMatch(of: /name="pending" value="([^"]+)"/)?.1))
+            let fields = [("token", token), ("pending", pending), ("password", "battery staple"), ("password2", "battery staple"),
+                          ("label", "<script>alert(1)</script>"), ("code", "000000")]
+            let crossSite = try await browser.post(client, "/enroll", [("csrf", Page.csrfToken(form) ?? "")] + fields,
+                                                   extra: [HTTPField.Name("Sec-Fetch-Site")!: "cross-site"])
+            #expect(crossSite.status == .forbidden && Page.text(crossSite).contains("another site"))
+            let noToken = try await browser.post(client, "/enroll", fields)
+            #expect(noToken.status == .forbidden && Page.text(noToken).contains("The form expired"))
+            let escaped = try await browser.post(client, "/enroll", [("csrf", Page.csrfToken(form) ?? "")] + fields)
+            #expect(escaped.status == .badRequest && !Page.text(escaped).contains("<script>") && Page.text(escaped).contains("&lt;script&gt;"))
+            var disabled = bob
+            disabled.disabled = true
+            try await harness.store.updateUser(disabled)
+            #expect(try await Self.fresh(client, "/enroll?token=" + token).status == .notFound)
+        }
+        #expect(try await harness.store.devices(ofUserID: bob.id).isEmpty)
     }
 }

@@ -5,7 +5,7 @@ import Testing
 
 @Suite struct InvitationStoreContractTests {
     static func invitation(_ user: UserRecord, hash: UInt8, kind: InvitationRecord.Kind = .enroll, expiresAt: Int64 = 100) -> InvitationRecord {
-        InvitationRecord(tokenHash: Array(repeating: hash, count: 32), userID: user.id, kind: kind, sealedSecret: [1, 2, 3], createdAt: 1, expiresAt: expiresAt)
+        InvitationRecord(tokenHash: Array(repeating: hash, count: 32), userID: user.id, kind: kind, createdAt: 1, expiresAt: expiresAt)
     }
 
     static func completion(_ user: UserRecord, hash: UInt8, password: String? = "hash", replaces: Bool = false, label: String = "Phone") -> InvitationCompletion {
@@ -40,11 +40,12 @@ import Testing
             #expect(try await store.completeInvitation(Self.completion(bob, hash: 1), at: 100) == false, "expired")
             #expect(try await store.devices(ofUserID: bob.id).isEmpty)
             try await store.createInvitation(Self.invitation(bob, hash: 3))
-            let wins = await withTaskGroup(of: Bool.self) { group in
+            // The losers are told `false`, not an error.
+            let wins = try await withThrowingTaskGroup(of: Bool.self) { group in
                 for index in 0..<6 {
-                    group.addTask { (try? await store.completeInvitation(Self.completion(bob, hash: 3, label: "Phone \(index)"), at: 50)) == true }
+                    group.addTask { try await store.completeInvitation(Self.completion(bob, hash: 3, label: "Phone \(index)"), at: 50) }
                 }
-                return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+                return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
             }
             #expect(wins == 1)
             let devices = try await store.devices(ofUserID: bob.id)
@@ -54,7 +55,7 @@ import Testing
         }
     }
 
-    @Test("a reset removes the other devices and ends the user's sessions, logging each change; an enrolment of a new user ends nothing else", arguments: StoreBackend.all)
+    @Test("a reset removes the other devices and ends the user's sessions, logging each change, and touches no other user", arguments: StoreBackend.all)
     func reset(backend: StoreBackend) async throws {
         try await withStore(backend) { store, _ in
             let alice = try await store.createUser(UserRecord(name: "alice", passwordHash: "old", createdAt: 1))
@@ -96,6 +97,30 @@ import Testing
                 #expect(error.code == .conflict)
             }
             #expect(try await store.devices(ofUserID: alice.id).map(\.label) == ["tablet"])
+        }
+    }
+
+    @Test("a disabled user's invitation is not found and does not complete; a duplicate device label writes nothing; an enrolment logs the password change", arguments: StoreBackend.all)
+    func disabledAndDuplicate(backend: StoreBackend) async throws {
+        try await withStore(backend) { store, _ in
+            var bob = try await store.createUser(UserRecord(name: "bob", createdAt: 1))
+            try await store.createInvitation(Self.invitation(bob, hash: 1))
+            bob.disabled = true
+            try await store.updateUser(bob)
+            #expect(try await store.invitation(tokenHash: Array(repeating: 1, count: 32), at: 5) == nil)
+            #expect(try await store.completeInvitation(Self.completion(bob, hash: 1), at: 5) == false)
+            bob.disabled = false
+            try await store.updateUser(bob)
+            #expect(try await store.invitation(tokenHash: Array(repeating: 1, count: 32), at: 5) != nil, "enabled again, the link works")
+            try await store.addDevice(OTPDeviceRecord(id: "old", userID: bob.id, label: "phone", parameters: OTPParameters(), sealedSecret: [1], createdAt: 1))
+            await #expect(throws: StoreError.self) { try await store.completeInvitation(Self.completion(bob, hash: 1, label: "PHONE"), at: 5) }
+            #expect(try await store.invitation(tokenHash: Array(repeating: 1, count: 32), at: 5) != nil, "nothing was used up")
+            #expect(try await store.user(named: "bob")?.passwordHash == nil)
+            let before = try await store.latestChangeSequence()
+            #expect(try await store.completeInvitation(Self.completion(bob, hash: 1, label: "Tablet"), at: 5))
+            guard case .changes(let changes) = try await store.changes(after: before, limit: 100) else { Issue.record("no changes"); return }
+            #expect(changes.map(\.kind) == [.userPasswordChanged, .deviceAdded])
+            #expect(try await store.devices(ofUserID: bob.id).map(\.label) == ["phone", "Tablet"])
         }
     }
 }

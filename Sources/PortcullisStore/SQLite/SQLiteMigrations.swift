@@ -142,15 +142,13 @@ enum SQLiteMigrations {
             )
             """,
         ]),
-        // Invitations: one-time links to set up a login (the token's SHA-256 only), with the
-        // sealed secret of the device the page sets up.
+        // Invitations: one-time links to set up a login (the token's SHA-256 only).
         (9, [
             """
             CREATE TABLE invitations (
                 token_hash BLOB PRIMARY KEY,
                 user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
                 kind TEXT NOT NULL,
-                sealed_secret BLOB NOT NULL,
                 created_at INTEGER NOT NULL,
                 expires_at INTEGER NOT NULL
             )

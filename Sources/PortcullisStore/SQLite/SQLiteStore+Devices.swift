@@ -47,15 +47,15 @@ extension SQLiteStore {
 
     public func removeDeviceUnlessLast(userID: Int64, label: String) async throws {
         try await transaction("remove device") { connection in
-            let devices = try await connection.query("SELECT label FROM otp_devices WHERE user_id = ?", [.int64(userID)])
-            guard devices.contains(where: { ($0.column("label")?.string ?? "").lowercased() == label.lowercased() }) else {
-                throw StoreError(.notFound, "There is no device labelled '\(label)'.")
-            }
-            guard devices.count > 1 else {
+            // One statement decides: the label's row goes only while the user has another.
+            let removed = try await connection.query(
+                "DELETE FROM otp_devices WHERE user_id = ? AND label = ? AND (SELECT COUNT(*) FROM otp_devices WHERE user_id = ?) > 1 RETURNING id",
+                [.int64(userID), .text(label), .int64(userID)])
+            guard removed.isEmpty else { return try await Self.log(.deviceRemoved, userID: userID, on: connection) }
+            guard try await connection.query("SELECT id FROM otp_devices WHERE user_id = ? AND label = ?", [.int64(userID), .text(label)]).isEmpty else {
                 throw StoreError(.conflict, "'\(label)' is the only device: add another one before removing it.")
             }
-            _ = try await connection.query("DELETE FROM otp_devices WHERE user_id = ? AND label = ?", [.int64(userID), .text(label)])
-            try await Self.log(.deviceRemoved, userID: userID, on: connection)
+            throw StoreError(.notFound, "There is no device labelled '\(label)'.")
         }
     }
 
@@ -122,11 +122,6 @@ extension SQLiteStore {
             if let sealed = try await connection.query("SELECT value FROM meta WHERE key = ?", [.text(Self.recoveryKeyName)]).first?.column("value")?.bytes {
                 _ = try await connection.query("UPDATE meta SET value = ? WHERE key = ?",
                                                [.bytes(try reseal(sealed, Self.recoveryKeyContext)), .text(Self.recoveryKeyName)])
-            }
-            for row in try await connection.query("SELECT token_hash, sealed_secret FROM invitations") {
-                let hash = row.column("token_hash")?.bytes ?? []
-                let secret = try reseal(row.column("sealed_secret")?.bytes ?? [], InvitationRecord.secretContext(tokenHash: hash))
-                _ = try await connection.query("UPDATE invitations SET sealed_secret = ? WHERE token_hash = ?", [.bytes(secret), .bytes(hash)])
             }
             _ = try await connection.query("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", [.text(Self.keyCheckName), .bytes(newKeyCheck)])
             try await Self.log(.storageKeyChanged, userID: nil, on: connection)

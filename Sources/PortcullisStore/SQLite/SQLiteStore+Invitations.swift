@@ -4,12 +4,10 @@ import SQLiteNIO
 extension SQLiteStore {
     public func createInvitation(_ invitation: InvitationRecord) async throws {
         try await transaction("create an invitation") { connection in
-            try await Self.checkSealedUnderCurrentKey(invitation.sealedSecret, on: connection)
             _ = try await connection.query("DELETE FROM invitations WHERE user_id = ?", [.int64(invitation.userID)])
             _ = try await connection.query(
-                "INSERT INTO invitations (token_hash, user_id, kind, sealed_secret, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
-                [.bytes(invitation.tokenHash), .int64(invitation.userID), .text(invitation.kind.rawValue), .bytes(invitation.sealedSecret),
-                 .int64(invitation.createdAt), .int64(invitation.expiresAt)]
+                "INSERT INTO invitations (token_hash, user_id, kind, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+                [.bytes(invitation.tokenHash), .int64(invitation.userID), .text(invitation.kind.rawValue), .int64(invitation.createdAt), .int64(invitation.expiresAt)]
             )
         }
     }
@@ -18,16 +16,15 @@ extension SQLiteStore {
         try await exclusive("read an invitation") { connection in
             let rows = try await connection.query(
                 """
-                SELECT i.token_hash, i.kind, i.sealed_secret, i.created_at, i.expires_at, u.*
+                SELECT i.token_hash, i.kind, i.created_at, i.expires_at, u.*
                 FROM invitations i JOIN users u ON u.id = i.user_id
-                WHERE i.token_hash = ? AND i.expires_at > ?
+                WHERE i.token_hash = ? AND i.expires_at > ? AND u.disabled = 0
                 """,
                 [.bytes(tokenHash), .int64(unixTime)]
             )
             guard let row = rows.first, let kind = InvitationRecord.Kind(rawValue: row.column("kind")?.string ?? "") else { return nil }
             let user = Self.user(from: row)
             let record = InvitationRecord(tokenHash: row.column("token_hash")?.bytes ?? [], userID: user.id, kind: kind,
-                                          sealedSecret: row.column("sealed_secret")?.bytes ?? [],
                                           createdAt: Int64(row.column("created_at")?.integer ?? 0), expiresAt: Int64(row.column("expires_at")?.integer ?? 0))
             return (record, user)
         }
@@ -36,8 +33,12 @@ extension SQLiteStore {
     public func completeInvitation(_ completion: InvitationCompletion, at unixTime: Int64) async throws -> Bool {
         try OTPDeviceRecord.validateLabel(completion.device.label)
         return try await transaction("complete an invitation") { connection in
-            guard try await connection.query("DELETE FROM invitations WHERE token_hash = ? AND user_id = ? AND expires_at > ? RETURNING user_id",
-                                             [.bytes(completion.tokenHash), .int64(completion.userID), .int64(unixTime)]).first != nil else { return false }
+            guard try await connection.query(
+                """
+                DELETE FROM invitations WHERE token_hash = ? AND user_id = ? AND expires_at > ?
+                    AND user_id IN (SELECT id FROM users WHERE disabled = 0) RETURNING user_id
+                """,
+                [.bytes(completion.tokenHash), .int64(completion.userID), .int64(unixTime)]).first != nil else { return false }
             let userID = completion.userID
             var endsSessions = false
             if let hash = completion.newPasswordHash {

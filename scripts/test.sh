@@ -41,6 +41,12 @@ if ! python3 -c 'import selenium' 2>/dev/null; then
   echo "Installing selenium (pip)"
   python3 -m pip install -q --root-user-action=ignore selenium
 fi
+# axe-core (bundled in the package, so it works offline), for the accessibility checks of the
+# end-to-end tests.
+if ! python3 -c 'import selenium_axe_python' 2>/dev/null; then
+  echo "Installing selenium-axe-python (pip)"
+  python3 -m pip install -q --root-user-action=ignore selenium-axe-python
+fi
 # Prometheus's own text-format parser, for the metrics tests.
 if ! python3 -c 'import prometheus_client' 2>/dev/null; then
   echo "Installing prometheus-client (pip)"

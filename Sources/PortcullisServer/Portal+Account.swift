@@ -1,5 +1,6 @@
 import HTTPTypes
 import Hummingbird
+import Logging
 import PortcullisCore
 import PortcullisStore
 
@@ -44,7 +45,8 @@ extension Portal {
         router.get("/account") { request, context in try await showAccount(request, context) }
         router.post("/account/confirm") { request, context in try await accountAction(request, context, requiresRecent: false, confirm) }
         router.get("/account/devices/new") { request, context in try await showNewDevice(request, context) }
-        router.post("/account/devices/new") { request, context in try await accountAction(request, context, addDevice) }
+        // The form's sealed secret proves it was given to a session with a recent code; scanning may take longer.
+        router.post("/account/devices/new") { request, context in try await accountAction(request, context, requiresRecent: false, addDevice) }
         router.post("/account/devices/rename") { request, context in try await accountAction(request, context, renameDevice) }
         router.post("/account/devices/remove") { request, context in try await accountAction(request, context, removeDevice) }
         router.post("/account/password") { request, context in try await accountAction(request, context, changePassword) }
@@ -63,7 +65,7 @@ extension Portal {
         guard let value = Cookies.value(named: visit.cookie.name, in: request.headers[.cookie]), let token = SessionToken(cookieValue: value),
               try await gate.session(cookieHeader: request.headers[.cookie], cookie: visit.cookie, client: visit.client) != nil,
               let (record, user) = try await store.liveSession(idHash: token.storageHash, at: now), !user.disabled else { return nil }
-        let level = AuthLevel(rawValue: record.authLevel)
+        let level = AuthLevel(stored: record.authLevel)
         let twoFactors = level == .passwordAndCode || (level == .code && configuration.authMode == .otpOnly)
         let recent = twoFactors && now.subtractingSaturating(record.createdAt) < Self.recentFactorWindow
         return AccountVisit(visit: visit, token: token, record: record, user: user, recent: recent)
@@ -89,6 +91,7 @@ extension Portal {
         let view = PortalPage.AccountView(
             user: account.user, recent: account.recent, hasPasswords: configuration.authMode == .passwordAndOTP,
             devices: try await store.devices(ofUserID: userID), recoveryCodesLeft: try await store.recoveryCodeCount(userID: userID),
+            passwordMinLength: configuration.passwordMinLength,
             appPasswords: try await store.appPasswords(ofUserID: userID), sessions: sessions, currentSession: account.record.idHash,
             csrfToken: csrfToken, notice: notice, error: error, now: now)
         let visit = account.visit
@@ -130,6 +133,16 @@ extension Portal {
                                                reason: detail + " (account page)"))
     }
 
+    /// The audit entry of something already stored whose page must still be shown (it holds a
+    /// secret shown only once): a failure is logged, not thrown.
+    func auditAfterCommit(_ event: AuditEntry.Event, _ account: AccountVisit, _ detail: String) async {
+        do {
+            try await audit(event, account, detail)
+        } catch {
+            logger.error("could not write the audit entry of an account change", metadata: ["user": "\(account.user.name)", "event": "\(event.rawValue)", "error": "\(error)"])
+        }
+    }
+
     /// Replaces the visit's session by one made now, of `level` (a fresh second factor, a new
     /// password): the old id ends in the store and its change log, so every server drops it.
     /// - Returns: the new cookie, or nil when the session ended meanwhile.
@@ -139,10 +152,12 @@ extension Portal {
         return try await startSession(account, level: level, now: now)
     }
 
-    /// A new session for this browser, keeping the old one's remember-me and end.
-    func startSession(_ account: AccountVisit, level: AuthLevel, now: Int64) async throws -> String {
+    /// A new session for this browser, keeping the old one's remember-me and end; `startedAt` is
+    /// when its factors were given (nil: now).
+    func startSession(_ account: AccountVisit, level: AuthLevel, now: Int64, startedAt: Int64? = nil) async throws -> String {
         let record = account.record
-        let token = try await createSession(user: account.user, level: level, rememberMe: record.rememberMe, expiresAt: record.expiresAt, visit: account.visit, now: now)
+        let token = try await createSession(user: account.user, level: level, rememberMe: record.rememberMe, expiresAt: record.expiresAt, visit: account.visit,
+                                            now: now, startedAt: startedAt)
         return Cookies.setCookie(token.cookieValue, for: account.visit.cookie, maxAge: record.rememberMe ? max(1, record.expiresAt - now) : nil)
     }
 
@@ -153,6 +168,9 @@ extension Portal {
     func confirm(_ account: AccountVisit, _ form: FormFields) async throws -> Response {
         let now = gate.clock.now()
         let user = account.user
+        let held = AuthLevel(stored: account.record.authLevel)
+        // A session of the code alone (made under auth.mode otp_only) never proved the password: it cannot become one that did.
+        if held == .code && configuration.authMode == .passwordAndOTP { return logInFirst(account.visit) }
         let subject = regulator.subject(typedName: user.name, user: user)
         let ticket: AttemptTicket
         switch try await regulator.begin(subject, client: account.visit.client, now: now) {
@@ -176,9 +194,18 @@ extension Portal {
                                              retryAfter: ban.retryAfter(now: now))
             }
             return try await accountPage(account, error: Self.codeFailureMessage(reason, hint: hint), status: hint == .locked ? .forbidden : .unauthorized)
-        case .success(_, let level), .recoveryCodeUsed(_, let level, _):
+        case .success, .recoveryCodeUsed:
             let recovered = if case .recoveryCodeUsed = outcome { true } else { false }
-            guard let cookie = try await renewSession(account, level: level, now: now) else {
+            // The code adds itself to what the session proved: the password alone becomes both; a code-only session stays one.
+            let level: AuthLevel = held == .password ? .passwordAndCode : held
+            let renewed: String?
+            do {
+                renewed = try await renewSession(account, level: level, now: now)
+            } catch {
+                await regulator.abandoned(ticket, now: now)
+                throw error
+            }
+            guard let cookie = renewed else {
                 await regulator.abandoned(ticket, now: now)
                 return logInFirst(account.visit)
             }
@@ -222,10 +249,14 @@ extension Portal {
         return done(.deviceRemoved)
     }
 
-    /// The associated data of the add-a-device form's sealed secret: bound to the session.
+    /// The associated data of the add-a-device form's sealed secret: bound to the user (a renewed
+    /// session keeps its form).
     static func pendingDeviceContext(_ account: AccountVisit) -> String {
-        "portcullis pending device " + Hex.encode(account.record.idHash)
+        "portcullis pending device of user \(account.user.id)"
     }
+
+    /// How long the add-a-device form can be sent after the page was shown to a session with a recent code.
+    static let pendingDeviceLifetime: Int64 = 900
 
     /// `GET /account/devices/new`: a new secret, shown as a QR code and as text; the form carries
     /// it sealed under the storage key and bound to this session, with the time it was made.
@@ -254,7 +285,7 @@ extension Portal {
     func addDevice(_ account: AccountVisit, _ form: FormFields) async throws -> Response {
         let now = gate.clock.now()
         let pending = form["pending"] ?? ""
-        guard let secret = openPendingSecret(pending, context: Self.pendingDeviceContext(account)) else {
+        guard let secret = openPendingSecret(pending, context: Self.pendingDeviceContext(account), lifetime: Self.pendingDeviceLifetime) else {
             return try await accountPage(account, error: "The page of the new device was open too long. Press “Add a device” again.", status: .badRequest)
         }
         let label = (form["label"] ?? "").trimmingASCIIWhitespace()
@@ -266,6 +297,13 @@ extension Portal {
         switch confirmNewDevice(code: form["code"] ?? "", secret: secret, user: account.user, now: now) {
         case .success(let confirmed): state = confirmed
         case .failure(let problem): return try again(problem.message)
+        }
+        // The same form sent twice (a second tab, a reload) must not make two devices of one
+        // secret: each would accept the same code once.
+        for existing in try await store.devices(ofUserID: account.user.id) {
+            if let (stored, _) = try? await authenticator.vault.openDevice(existing), ConstantTime.equals(stored, secret) {
+                return try await accountPage(account, notice: "This device was added already, as “\(existing.label)”.", error: nil, status: .ok)
+            }
         }
         let device = authenticator.vault.sealedDevice(userID: account.user.id, label: label, parameters: newDeviceParameters, secret: secret, state: state, at: now)
         do {
@@ -301,26 +339,36 @@ extension Portal {
         case .refused(let message, let status, let retryAfter):
             return try await accountPage(account, error: message == "Incorrect password." ? "The current password is not right." : message, status: status, retryAfter: retryAfter)
         }
-        var user = account.user
+        let user = account.user
+        let changed: Bool
         do {
-            user.passwordHash = try await authenticator.vault.hashNewPassword(newPassword)
+            let newHash = try await authenticator.vault.hashNewPassword(newPassword)
+            changed = try await store.changeOwnPassword(userID: user.id, current: user.passwordHash ?? "", to: newHash)
         } catch let error as StoreError where error.code == .busy {
             await regulator.abandoned(ticket, now: now)
             let retryAfter = authenticator.vault.hashPool?.retryAfter ?? 1
             return try await accountPage(account, error: "Many sign-ins are being checked right now. Wait \(retryAfter) seconds and try again.",
                                          status: .serviceUnavailable, retryAfter: retryAfter)
+        } catch {
+            await regulator.abandoned(ticket, now: now)
+            throw error
         }
-        _ = try await store.updateUser(user, endingSessions: true)
+        guard changed else {
+            await regulator.abandoned(ticket, now: now)
+            return logInFirst(account.visit)
+        }
+        // Every session ended with the change (this one too): this browser gets a new one, which
+        // keeps the time of its code, so a password change does not extend the 5 minutes.
         try await regulator.succeeded(ticket, user: user, client: account.visit.client, now: now, method: "password_change")
         try await syncSessions(of: user)
-        try await audit(.passwordChanged, account, "password changed, other sessions ended")
-        let cookie = try await startSession(account, level: AuthLevel(rawValue: account.record.authLevel) ?? .passwordAndCode, now: now)
+        await auditAfterCommit(.passwordChanged, account, "password changed, other sessions ended")
+        let cookie = try await startSession(account, level: AuthLevel(stored: account.record.authLevel), now: now, startedAt: account.record.createdAt)
         return done(.passwordChanged, setCookies: [cookie])
     }
 
     func makeRecoveryCodes(_ account: AccountVisit, _ form: FormFields) async throws -> Response {
         let codes = try await authenticator.vault.makeRecoveryCodes(for: account.user, at: gate.clock.now())
-        try await audit(.recoveryCodesMade, account, "10 new codes")
+        await auditAfterCommit(.recoveryCodesMade, account, "10 new codes")
         let visit = account.visit
         let html = page.recoveryCodes(codes, heading: "New recovery codes", intro: "Your old recovery codes no longer work.",
                                       link: (label: "Back to your account", url: "/account"), nonce: visit.nonce)
@@ -348,7 +396,7 @@ extension Portal {
         } catch let error as StoreError where error.code == .duplicate {
             return try await accountPage(account, error: "You have an app password named “\(label)” already. Choose another name, or revoke the old one first.", status: .conflict)
         }
-        try await audit(.appPasswordAdded, account, "'\(label)', expires \(expiresAt.map(PortalPage.time) ?? "never")")
+        await auditAfterCommit(.appPasswordAdded, account, "'\(label)', expires \(expiresAt.map(PortalPage.time) ?? "never")")
         let visit = account.visit
         let html = page.appPasswordMade(label: label, password: password.text, expires: expiresAt.map(PortalPage.time) ?? "never", nonce: visit.nonce)
         return PortalResponses.page(html, status: .ok, nonce: visit.nonce, cookie: visit.cookie)
@@ -369,10 +417,10 @@ extension Portal {
 
     func endSession(_ account: AccountVisit, _ form: FormFields) async throws -> Response {
         let now = gate.clock.now()
-        let wanted = (try? Hex.decode(String((form["session"] ?? "").prefix(64)))) ?? []
+        let wanted = form["session"] ?? ""
         let sessions = try await store.liveSessions(userID: account.user.id, at: now).map(\.0)
-        guard wanted != account.record.idHash, let session = sessions.first(where: { $0.idHash == wanted }) else {
-            return try await accountPage(account, error: wanted == account.record.idHash ? "To end this browser's session, log out." : "That session has ended already.",
+        guard wanted != account.record.shortID, let session = sessions.first(where: { $0.shortID == wanted }) else {
+            return try await accountPage(account, error: wanted == account.record.shortID ? "To end this browser's session, log out." : "That session has ended already.",
                                          status: .badRequest)
         }
         gate.cache.remove(idHash: session.idHash)

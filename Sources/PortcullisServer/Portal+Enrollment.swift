@@ -30,11 +30,11 @@ extension Portal {
 
     /// The secret in a form field made by ``pendingSecret(context:)``, unless it is mangled, made
     /// for another context or under another storage key, or older than ``pendingSecretLifetime``.
-    func openPendingSecret(_ field: String, context: String) -> [UInt8]? {
+    func openPendingSecret(_ field: String, context: String, lifetime: Int64 = pendingSecretLifetime) -> [UInt8]? {
         guard field.utf8.count <= 512, let sealed = Base64.decode(field),
               let opened = try? authenticator.vault.box.open(sealed, context: context), opened.count > 8 else { return nil }
         let made = opened.suffix(8).reduce(Int64(0)) { $0 << 8 | Int64($1) }
-        guard gate.clock.now().subtractingSaturating(made) < Self.pendingSecretLifetime else { return nil }
+        guard gate.clock.now().subtractingSaturating(made) < lifetime else { return nil }
         return Array(opened.dropLast(8))
     }
 

@@ -391,10 +391,11 @@ public struct Portal: Sendable {
     }
 
     /// Stores a new session and adds it to the verify cache.
-    func createSession(user: UserRecord, level: AuthLevel, rememberMe: Bool, expiresAt: Int64, visit: Visit, now: Int64) async throws -> SessionToken {
+    /// `startedAt`: when the factors of the session were given (a renewed session keeps its login's time).
+    func createSession(user: UserRecord, level: AuthLevel, rememberMe: Bool, expiresAt: Int64, visit: Visit, now: Int64, startedAt: Int64? = nil) async throws -> SessionToken {
         var random = SystemRandomNumberGenerator()
         let token = SessionToken.generate(using: &random)
-        let record = SessionRecord(idHash: token.storageHash, userID: user.id, createdAt: now, lastActivity: now, expiresAt: expiresAt,
+        let record = SessionRecord(idHash: token.storageHash, userID: user.id, createdAt: startedAt ?? now, lastActivity: now, expiresAt: expiresAt,
                                    clientIP: visit.client.description, authLevel: level.rawValue, rememberMe: rememberMe, cookieDomain: visit.cookie.domain)
         try await store.createSession(record)
         // A session that leaves memory to make room stays valid in the store; only its activity is written.

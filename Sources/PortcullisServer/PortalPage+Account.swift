@@ -12,6 +12,7 @@ extension PortalPage {
         var hasPasswords: Bool
         var devices: [OTPDeviceRecord]
         var recoveryCodesLeft: Int
+        var passwordMinLength: Int
         var appPasswords: [AppPasswordRecord]
         var sessions: [SessionRecord]
         var currentSession: [UInt8]
@@ -54,14 +55,15 @@ extension PortalPage {
 
     private func devicesSection(_ view: AccountView, csrf: String) -> String {
         var html = "<section aria-labelledby=\"devices\">\n<h3 id=\"devices\">Authenticator apps and devices</h3>\n"
-        if view.devices.isEmpty { html += "<p>None yet.</p>\n" }
-        html += "<table>\n<thead><tr><th scope=\"col\">Name</th><th scope=\"col\">Type</th><th scope=\"col\">Added</th><th scope=\"col\">Last used</th></tr></thead>\n<tbody>\n"
+        if view.devices.isEmpty { html += "<p>None yet.</p>\n" } else {
+            html += "<div class=\"table\"><table>\n<thead><tr><th scope=\"col\">Name</th><th scope=\"col\">Type</th><th scope=\"col\">Added</th><th scope=\"col\">Last used</th></tr></thead>\n<tbody>\n"
+        }
         for device in view.devices {
             let added: String = Self.time(device.createdAt)
             let used: String = device.lastUsedAt.map { Self.time($0) } ?? "never"
             html += "<tr><td>" + HTML.escape(device.label) + "</td><td>" + device.parameters.type.rawValue.uppercased() + "</td><td>" + added + "</td><td>" + used + "</td></tr>\n"
         }
-        html += "</tbody>\n</table>\n"
+        if !view.devices.isEmpty { html += "</tbody>\n</table></div>\n" }
         guard view.recent else { return html + "</section>\n" }
         for (index, device) in view.devices.enumerated() {
             let label = HTML.escape(device.label)
@@ -70,7 +72,7 @@ extension PortalPage {
             \(csrf)<input type="hidden" name="label" value="\(label)">
             <label for="rename-\(index)">New name for “\(label)”</label>
             <input id="rename-\(index)" name="new_label" type="text" required maxlength="64" autocomplete="off">
-            <button type="submit" class="small">Rename</button>
+            <button type="submit" class="small">Rename<span class="visually-hidden"> “\(label)”</span></button>
             </form>
 
             """
@@ -99,10 +101,10 @@ extension PortalPage {
         <label for="current-password">Current password</label>
         <input id="current-password" name="password" type="password" autocomplete="current-password" required maxlength="1024">
         <label for="new-password">New password</label>
-        <input id="new-password" name="new_password" type="password" autocomplete="new-password" required maxlength="1024">
+        <input id="new-password" name="new_password" type="password" autocomplete="new-password" required minlength="\(view.passwordMinLength)" maxlength="1024" aria-describedby="new-password-hint">
+        <p class="hint" id="new-password-hint">At least \(view.passwordMinLength) characters. Changing it ends your other sessions.</p>
         <label for="new-password2">New password again</label>
-        <input id="new-password2" name="new_password2" type="password" autocomplete="new-password" required maxlength="1024">
-        <p class="hint">Changing it ends your other sessions.</p>
+        <input id="new-password2" name="new_password2" type="password" autocomplete="new-password" required minlength="\(view.passwordMinLength)" maxlength="1024">
         <button type="submit">Change password</button>
         </form>
         </section>
@@ -133,7 +135,7 @@ extension PortalPage {
         if view.appPasswords.isEmpty {
             html += "<p>None.</p>\n"
         } else {
-            html += "<table>\n<thead><tr><th scope=\"col\">Name</th><th scope=\"col\">Created</th><th scope=\"col\">Expires</th><th scope=\"col\">Last used</th><th scope=\"col\"><span class=\"muted\">Action</span></th></tr></thead>\n<tbody>\n"
+            html += "<div class=\"table\"><table>\n<thead><tr><th scope=\"col\">Name</th><th scope=\"col\">Created</th><th scope=\"col\">Expires</th><th scope=\"col\">Last used</th><th scope=\"col\"><span class=\"muted\">Action</span></th></tr></thead>\n<tbody>\n"
             for password in view.appPasswords {
                 let label = HTML.escape(password.label)
                 let expires: String = password.expiresAt.map { $0 <= view.now ? "expired" : Self.time($0) } ?? "never"
@@ -143,7 +145,7 @@ extension PortalPage {
                     """ : ""
                 html += "<tr><td>\(label)</td><td>\(Self.time(password.createdAt))</td><td>\(expires)</td><td>\(used)</td><td>\(revoke)</td></tr>\n"
             }
-            html += "</tbody>\n</table>\n"
+            html += "</tbody>\n</table></div>\n"
         }
         if view.recent {
             html += """
@@ -164,15 +166,15 @@ extension PortalPage {
 
     private func sessionSection(_ view: AccountView, csrf: String) -> String {
         var html = "<section aria-labelledby=\"sessions\">\n<h3 id=\"sessions\">Where you are logged in</h3>\n"
-        html += "<table>\n<thead><tr><th scope=\"col\">From</th><th scope=\"col\">Started</th><th scope=\"col\">Last active</th><th scope=\"col\"><span class=\"muted\">Action</span></th></tr></thead>\n<tbody>\n"
+        html += "<div class=\"table\"><table>\n<thead><tr><th scope=\"col\">From</th><th scope=\"col\">Started</th><th scope=\"col\">Last active</th><th scope=\"col\"><span class=\"muted\">Action</span></th></tr></thead>\n<tbody>\n"
         for session in view.sessions {
             let current = session.idHash == view.currentSession
             let action = current ? "<strong>this browser</strong>" : """
-                <form method="post" action="/account/sessions/end">\(csrf)<input type="hidden" name="session" value="\(Hex.encode(session.idHash))"><button type="submit" class="small secondary">End</button></form>
+                <form method="post" action="/account/sessions/end">\(csrf)<input type="hidden" name="session" value="\(session.shortID)"><button type="submit" class="small secondary">End<span class="visually-hidden"> the session from \(HTML.escape(session.clientIP)), started \(Self.time(session.createdAt))</span></button></form>
                 """
             html += "<tr><td>\(HTML.escape(session.clientIP))</td><td>\(Self.time(session.createdAt))</td><td>\(Self.time(session.lastActivity))</td><td>\(action)</td></tr>\n"
         }
-        html += "</tbody>\n</table>\n"
+        html += "</tbody>\n</table></div>\n"
         if view.sessions.count > 1 {
             html += """
             <form method="post" action="/account/sessions/end-others">

@@ -151,15 +151,20 @@ struct PortalPage: Sendable {
     .logo{display:block;max-width:120px;max-height:64px;margin:0 0 12px}
     label{display:block;font-weight:600;margin:14px 0 4px}
     input[type=text],input[type=password]{width:100%;padding:10px 12px;font:inherit;color:inherit;background:var(--bg);border:1px solid var(--line);border-radius:8px}
-    input:focus-visible,button:focus-visible,a:focus-visible{outline:3px solid var(--accent);outline-offset:2px}
+    select{padding:8px 10px;font:inherit;color:inherit;background:var(--bg);border:1px solid var(--line);border-radius:8px}
+    input:focus-visible,select:focus-visible,button:focus-visible,a:focus-visible{outline:3px solid var(--accent);outline-offset:2px}
     #code{letter-spacing:.2em;font-variant-numeric:tabular-nums}
     .hint{margin:4px 0 0;color:var(--muted);font-size:.875rem}
     .check{display:flex;gap:8px;align-items:center;font-weight:400}
     button,.button{display:inline-block;width:100%;margin-top:20px;padding:11px;font:inherit;font-weight:600;text-align:center;text-decoration:none;color:var(--accent-text);background:var(--accent);border:0;border-radius:8px;cursor:pointer}
+    a{color:var(--accent)}
     .address{overflow-wrap:anywhere;font-family:ui-monospace,monospace;font-size:.9rem}
     .error{margin:0 0 8px;padding:10px 12px;background:var(--error-bg);color:var(--error);border-radius:8px}
     .notice{margin:0 0 8px;padding:10px 12px;background:var(--bg);border:1px solid var(--line);border-radius:8px}
     main.wide{max-width:720px}
+    .table{overflow-x:auto}
+    td{overflow-wrap:anywhere}
+    .visually-hidden{position:absolute;width:1px;height:1px;padding:0;margin:-1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap;border:0}
     fieldset{border:1px solid var(--line);border-radius:8px;margin:16px 0 0;padding:4px 14px 14px}
     legend{font-weight:600;padding:0 6px}
     .qr{margin:8px 0}

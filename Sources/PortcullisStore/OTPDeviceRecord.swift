@@ -35,11 +35,13 @@ public struct OTPDeviceRecord: Sendable, Equatable {
     public static func pinContext(deviceID: String) -> String { "portcullis motp pin " + deviceID }
 
     public static let maximumLabelLength = 64
+    /// Characters that reorder text around them (a label could pose as another in lists and logs).
+    static let bidiControls: Set<UInt32> = [0x061C, 0x200E, 0x200F, 0x202A, 0x202B, 0x202C, 0x202D, 0x202E, 0x2066, 0x2067, 0x2068, 0x2069]
 
     /// Throws ``StoreError/Code/invalidInput`` when the label is empty, too long, or has control characters.
     public static func validateLabel(_ label: String) throws {
         guard !label.isEmpty, label.utf8.count <= maximumLabelLength,
-              !label.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+              !label.unicodeScalars.contains(where: { $0.properties.generalCategory == .control || bidiControls.contains($0.value) }) else {
             throw StoreError(.invalidInput, "The device label '\(label)' is not allowed; use 1–\(maximumLabelLength) printable characters.")
         }
     }

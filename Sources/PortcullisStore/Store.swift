@@ -21,6 +21,11 @@ public protocol UserStore: Sendable {
     /// hash is still `current`. Logs no change: nothing accepted with the password is affected.
     /// - Returns: false when the stored hash was no longer `current`.
     func replacePasswordHash(userID: Int64, current: String, with newHash: String) async throws -> Bool
+    /// A person's own password change: stores `newHash` only while the user is enabled and their
+    /// hash is still `current` (nothing an administrator changed meanwhile is overwritten), logs it,
+    /// and ends every session of the user, in one transaction.
+    /// - Returns: false (changing nothing) when the hash or the user changed meanwhile.
+    func changeOwnPassword(userID: Int64, current: String, to newHash: String) async throws -> Bool
     /// Removes a user with their sessions, devices and app passwords. Throws ``StoreError/Code/notFound``.
     func deleteUser(named name: String) async throws
 }

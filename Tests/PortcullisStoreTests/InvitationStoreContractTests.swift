@@ -124,3 +124,30 @@ import Testing
         }
     }
 }
+
+@Suite struct OwnPasswordStoreContractTests {
+    @Test("a person's own password change applies only over the hash they proved and while they are enabled, and ends every session", arguments: StoreBackend.all)
+    func changeOwnPassword(backend: StoreBackend) async throws {
+        try await withStore(backend) { store, _ in
+            var alice = try await store.createUser(UserRecord(name: "alice", groups: ["dev"], passwordHash: "old", createdAt: 1))
+            try await store.createSession(SessionRecord(idHash: Array(repeating: 5, count: 32), userID: alice.id, createdAt: 1, lastActivity: 1, expiresAt: 1000,
+                                                        clientIP: "192.0.2.1", authLevel: 2, rememberMe: false, cookieDomain: "example.com"))
+            #expect(try await store.changeOwnPassword(userID: alice.id, current: "stale", to: "new") == false)
+            alice.disabled = true
+            try await store.updateUser(alice)
+            #expect(try await store.changeOwnPassword(userID: alice.id, current: "old", to: "new") == false)
+            alice.disabled = false
+            alice.groups = ["ops"]
+            try await store.updateUser(alice)
+            try await store.createSession(SessionRecord(idHash: Array(repeating: 6, count: 32), userID: alice.id, createdAt: 1, lastActivity: 1, expiresAt: 1000,
+                                                        clientIP: "192.0.2.1", authLevel: 2, rememberMe: false, cookieDomain: "example.com"))
+            let before = try await store.latestChangeSequence()
+            #expect(try await store.changeOwnPassword(userID: alice.id, current: "old", to: "new"))
+            let now = try #require(try await store.user(named: "alice"))
+            #expect(now.passwordHash == "new" && now.groups == ["ops"] && !now.disabled, "nothing else of the user was written")
+            #expect(try await store.liveSessions(userID: alice.id, at: 10).isEmpty)
+            guard case .changes(let changes) = try await store.changes(after: before, limit: 100) else { Issue.record("no changes"); return }
+            #expect(changes.map(\.kind) == [.userPasswordChanged, .sessionEnded])
+        }
+    }
+}

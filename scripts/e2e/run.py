@@ -522,6 +522,10 @@ def main():
                 if proxy == "nginx":
                     check_host_mismatch(stack, "mallory-nginx")
                     check_http_redirect()
+                if proxy == proxies[0]:
+                    import account
+                    checked = account.run_account_flows(stack, proxy, driver, shots=arguments.screenshots)
+                    print(f"account pages passed (axe-core: {checked} page views without serious or critical violations); ", end="", flush=True)
                 print("all flows passed")
                 if arguments.screenshots and proxy == proxies[0]:
                     screenshots(driver, arguments.screenshots, stack, f"alice-{proxy}")

@@ -95,6 +95,16 @@ extension SQLiteStore {
         }
     }
 
+    public func changeOwnPassword(userID: Int64, current: String, to newHash: String) async throws -> Bool {
+        try await transaction("change a password") { connection in
+            guard try await connection.query("UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ? AND disabled = 0 RETURNING id",
+                                             [.text(newHash), .int64(userID), .text(current)]).first != nil else { return false }
+            try await Self.log(.userPasswordChanged, userID: userID, on: connection)
+            _ = try await Self.endSessions(userID: userID, on: connection)
+            return true
+        }
+    }
+
     public func deleteUser(named name: String) async throws {
         try await transaction("remove user") { connection in
             // Sessions, devices and app passwords go with the user (ON DELETE CASCADE).

@@ -10,6 +10,7 @@ import re
 import subprocess
 import tempfile
 import time
+import urllib.parse
 
 from run import APP, PORTAL, Failure, curl, echo, expect, log_in, on_login_page, session_cookie, totp, wait_until
 
@@ -75,9 +76,11 @@ def shown_secret(driver):
     return driver.find_element(by().CSS_SELECTOR, ".secret").text.replace(" ", "")
 
 
-def log_out(driver):
+def log_out(driver, shots=None, check=False):
     driver.get(PORTAL + "/logout")
     wait_until(driver, lambda: driver.find_elements(by().CSS_SELECTOR, "button[type=submit]"), "the logout page has no button")
+    if check:
+        check_page(driver, "logout", shots)
     submit(driver)
     wait_until(driver, lambda: "Logged out" in driver.page_source, "logging out did not confirm")
 
@@ -97,7 +100,7 @@ def run_account_flows(stack, proxy, driver, shots=None):
     driver.delete_all_cookies()
 
     # 1. An invitation: the page of the link, filled in as a person would; the codes are shown once.
-    invited = json.loads(stack.portcullis("user", "invite", user, "--groups", "dev", "--display-name", "Carol Example", "--json"))
+    invited = json.loads(stack.portcullis("user", "invite", user, "--groups", "admins,dev", "--display-name", "Carol Example", "--json"))
     expect(invited["url"].startswith(PORTAL + "/enroll?token="), "the invitation link points at the portal", PORTAL + "/enroll?token=…", invited["url"])
     driver.get(invited["url"])
     wait_until(driver, lambda: driver.find_elements(B.CSS_SELECTOR, ".secret"), "the invitation page shows no key")
@@ -120,9 +123,15 @@ def run_account_flows(stack, proxy, driver, shots=None):
     driver.get(invited["url"])
     wait_until(driver, lambda: "This link cannot be used" in driver.page_source, "the used link was shown again")
     check_page(driver, "link-unusable", shots)
+    driver.get(PORTAL + "/")
+    wait_until(driver, lambda: "Your account" in driver.page_source, "the portal's home does not link to the account page")
+    check_page(driver, "home", shots)
+    driver.get(APP + "/staff/payroll")
+    wait_until(driver, lambda: "No access" in driver.page_source, "a denied group did not see the 403 page")
+    check_page(driver, "denied", None)
 
     # 2. Log out, then log in with a recovery code: the page after says how many are left.
-    log_out(driver)
+    log_out(driver, shots, check=True)
     check_page(driver, "logged-out", shots)
     driver.get(APP + "/reports/q3")
     wait_until(driver, lambda: on_login_page(driver), "after logout the app was reachable")
@@ -180,12 +189,30 @@ def run_account_flows(stack, proxy, driver, shots=None):
     fill(driver, "password", password)
     submit(driver)
     wait_until(driver, lambda: echo(driver) is not None, "the password alone did not open the one-factor app")
+    driver.get(PORTAL + "/login?rd=" + urllib.parse.quote(APP + "/reports/q3", safe=""))
+    wait_until(driver, lambda: driver.find_elements(B.ID, "code") and not driver.find_elements(B.ID, "password"), "no step-up page")
+    check_page(driver, "step-up", None)
     driver.get(PORTAL + "/account")
     wait_until(driver, lambda: driver.find_elements(B.ID, "confirm-code"), "a password-only session was not asked for a code")
     expect(not driver.find_elements(B.CSS_SELECTOR, "form[action='/account/password']"), "no change form before the code", "none", "a form")
     check_page(driver, "account-confirm", shots)
 
-    # 7. The login page itself, and the portal's home when logged in.
+    # 7. With the keyboard alone: Tab to the code field, type, Enter; the change forms appear.
+    from selenium.webdriver.common.keys import Keys
+    driver.find_element(B.TAG_NAME, "body").click()
+    for _ in range(12):
+        if driver.switch_to.active_element.get_attribute("id") == "confirm-code":
+            break
+        driver.switch_to.active_element.send_keys(Keys.TAB)
+    expect(driver.switch_to.active_element.get_attribute("id") == "confirm-code", "Tab reaches the code field", "#confirm-code focused",
+           driver.switch_to.active_element.get_attribute("outerHTML")[:200])
+    # A recovery code: both devices used the current time steps already.
+    driver.switch_to.active_element.send_keys(codes[2] + Keys.ENTER)
+    wait_until(driver, lambda: "done=confirmed" in driver.current_url, "the code typed with the keyboard did not confirm")
+    expect("recovery code, which is now used up" in driver.page_source, "the page says the recovery code is used up", "confirmed_recovery", driver.current_url)
+    expect(driver.find_elements(B.CSS_SELECTOR, "form[action='/account/password']"), "after the code the change forms appear", "the password form", "none")
+
+    # 8. The login page itself.
     driver.delete_all_cookies()
     driver.get(PORTAL + "/login")
     check_page(driver, "login", None)

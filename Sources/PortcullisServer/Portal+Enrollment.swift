@@ -173,6 +173,11 @@ extension Portal {
                                                    reason: "\(invitation.kind.rawValue), device '\(label)'"))
             _ = try await store.unlock(userID: user.id)
             try await syncSessions(of: user)
+            // The browser may hold another session (someone else's, on a shared computer): it ends, as at a logout.
+            if let value = Cookies.value(named: visit.cookie.name, in: request.headers[.cookie]), let held = SessionToken(cookieValue: value) {
+                _ = gate.cache.remove(token: held)
+                _ = try await store.deleteSession(idHash: held.storageHash)
+            }
             let level: AuthLevel = configuration.authMode == .otpOnly ? .code : .passwordAndCode
             let session = try await createSession(user: user, level: level, rememberMe: false, expiresAt: now + configuration.sessionExpiration, visit: visit, now: now)
             setCookies = [Cookies.setCookie(session.cookieValue, for: visit.cookie, maxAge: nil)]

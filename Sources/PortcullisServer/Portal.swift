@@ -2,7 +2,7 @@ import HTTPTypes
 import Hummingbird
 public import Logging
 import NIOCore
-public import PortcullisCore
+import PortcullisCore
 public import PortcullisStore
 
 /// The pages people see: log in, log out, and the health check.

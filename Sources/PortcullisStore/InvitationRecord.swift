@@ -1,5 +1,3 @@
-public import PortcullisCore
-
 /// A one-time link that lets a person set up their own login: choose a password, add an
 /// authenticator app (confirmed with one code), receive recovery codes.
 ///

@@ -1,4 +1,4 @@
-public import PortcullisCore
+import PortcullisCore
 
 /// Recovery codes: made by `portcullis user recovery-codes`, used once each in the login form.
 extension Vault {

@@ -247,4 +247,50 @@ import Testing
         }
         #expect(try await harness.store.devices(ofUserID: bob.id).isEmpty)
     }
+
+    @Test("with auth.mode otp_only the page asks for no password, and the session is of the code")
+    func otpOnly() async throws {
+        var configuration = GateHarness.exampleConfiguration()
+        configuration.authMode = .otpOnly
+        let harness = try await GateHarness.make(configuration)
+        defer { Task { await harness.close() } }
+        let bob = try await harness.vault.addUser(UserRecord(name: "bob", createdAt: harness.clock.now), password: nil)
+        let (token, _) = try await harness.vault.invite(bob, kind: .enroll, lifetime: 3600, at: harness.clock.now)
+        try await harness.withRouter { client, _ in
+            var browser = Browser()
+            let form = try await browser.get(client, "/enroll?token=" + token)
+            #expect(!Page.text(form).contains("type=\"password\""))
+            let secret = try Self.shownSecret(form)
+            let done = try await browser.post(client, "/enroll", [("csrf", Page.csrfToken(form) ?? ""), ("token", token), ("pending", try Self.pending(form)),
+                                                                  ("label", "Phone"), ("code", Self.code(secret, at: harness.clock.now))])
+            #expect(done.status == .ok && Self.codes(in: done).count == 10)
+            #expect(try await client.verify(cookie: browser.sessionCookie).status == .ok)
+        }
+        #expect(try await harness.store.user(named: "bob")?.passwordHash == nil)
+        let sessions = try await harness.store.liveSessions(userID: bob.id, at: harness.clock.now)
+        #expect(sessions.map(\.0.authLevel) == [AuthLevel.code.rawValue])
+    }
+
+    @Test("a browser already logged in as someone else: that session ends when the invitation logs the new person in")
+    func sharedBrowser() async throws {
+        let harness = try await GateHarness.make()
+        defer { Task { await harness.close() } }
+        let alice = try await harness.addUser("alice")
+        let bob = try await harness.vault.addUser(UserRecord(name: "bob", createdAt: harness.clock.now), password: nil)
+        let (token, _) = try await harness.vault.invite(bob, kind: .enroll, lifetime: 3600, at: harness.clock.now)
+        try await harness.withRouter { client, _ in
+            var browser = Browser()
+            #expect(try await browser.logIn(client, code: harness.code()).status == .seeOther)
+            let alices = browser.sessionCookie
+            let form = try await browser.get(client, "/enroll?token=" + token)
+            let secret = try Self.shownSecret(form)
+            let done = try await browser.post(client, "/enroll", [("csrf", Page.csrfToken(form) ?? ""), ("token", token), ("pending", try Self.pending(form)),
+                                                                  ("password", "battery staple"), ("password2", "battery staple"), ("label", "Phone"),
+                                                                  ("code", Self.code(secret, at: harness.clock.now))])
+            #expect(done.status == .ok)
+            #expect(try await client.verify(cookie: alices).status != .ok, "alice's session ended")
+            #expect(try await client.verify(cookie: browser.sessionCookie).status == .ok)
+        }
+        #expect(try await harness.store.liveSessions(userID: alice.id, at: harness.clock.now).isEmpty)
+    }
 }

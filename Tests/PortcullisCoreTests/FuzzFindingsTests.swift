@@ -3,6 +3,15 @@ import Testing
 
 /// What the fuzz targets (Fuzz/, scripts/fuzz.sh) found, each kept fixed here with the input that found it.
 @Suite struct FuzzFindingsTests {
+    @Test("cookie: a value holding U+037E (which Swift's Characters equate with ';') is read whole and ends at the real separator byte (cookie)")
+    func greekQuestionMark() {
+        let header = "a=e\u{0}x\u{37E}y; b=2"
+        let value = Cookies.value(named: "a", in: header)
+        #expect(value == "e\u{0}x\u{37E}y")
+        #expect(value?.utf8.contains(UInt8(ascii: ";")) == false)
+        #expect(Cookies.value(named: "b", in: header) == "2")
+    }
+
     @Test("mod_authn_otp: a token type of only slashes is an unknown type, not a trap (import-mod-authn-otp)")
     func slashTokenType() {
         let key = "3132333435363738393031323334353637383930"

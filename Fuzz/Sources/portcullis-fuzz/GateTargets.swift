@@ -8,7 +8,8 @@ let gateTargets: [FuzzTarget] = [
         for name in ["portcullis_session", "portcullis_csrf", "a"] {
             guard let value = Cookies.value(named: name, in: header) else { continue }
             require(header.utf8.count <= 8192, "a value was read from a header over 8 KiB")
-            require(!value.contains(";") && value.last != " ", "the value '\(value)' holds a separator or trailing space")
+            // Bytes, not Characters: U+037E (Greek question mark) is canonically equivalent to ';' but is no separator.
+            require(!value.utf8.contains(UInt8(ascii: ";")) && value.utf8.last != UInt8(ascii: " "), "the value '\(value)' holds a separator or trailing space")
             if let token = SessionToken(cookieValue: value) {
                 require(token.bytes.count == SessionToken.byteCount, "a token of \(token.bytes.count) bytes")
                 require(SessionToken(cookieValue: token.cookieValue) == token, "a token does not survive its own cookie value")

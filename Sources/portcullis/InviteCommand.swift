@@ -39,6 +39,9 @@ struct InvitationOptions: ParsableArguments {
         } else {
             base = portals.first ?? ""
         }
+        if session.configuration.sessionCookies.isEmpty {
+            printError("Note: session.cookies is not set, so the link points at \(base), which works only on this machine. Set session.cookies to your portal's public address (docs/configuration.md) and make the link again.")
+        }
         let now = currentUnixTime()
         let (token, invitation) = try await session.vault.invite(user, kind: kind, lifetime: try lifetime, at: now)
         let url = "\(base)/enroll?token=\(token)"

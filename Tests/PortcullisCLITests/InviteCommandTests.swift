@@ -16,6 +16,7 @@ import Testing
         let printed = try harness.run(["user", "invite", "bob", "--display-name", "Bob Example", "--email", "bob@example.com", "--groups", "dev,ops"])
         #expect(printed.status == 0, "\(printed.stderr)")
         #expect(printed.stdout.contains("http://localhost:9091/enroll?token="), "\(printed.stdout)")
+        #expect(printed.stderr.contains("session.cookies is not set"), "a link to localhost says how to get a public one")
         let first = try Self.token(printed.stdout)
         let shown = try harness.run(["user", "show", "bob", "--json"])
         let user = try #require(try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any])

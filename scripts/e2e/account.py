@@ -144,6 +144,12 @@ def run_account_flows(stack, proxy, driver, shots=None):
     driver.get(PORTAL + "/account")
     wait_until(driver, lambda: "Your account" in driver.page_source, "the account page did not open")
     check_page(driver, "account", shots)
+    # At 360 pixels wide nothing needs scrolling sideways (long cells wrap, tables scroll in their own box).
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {"width": 360, "height": 740, "deviceScaleFactor": 1, "mobile": True})
+    time.sleep(0.2)
+    width = driver.execute_script("return document.documentElement.scrollWidth")
+    driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    expect(width <= 360, "the account page fits 360 pixels", "scrollWidth ≤ 360", width)
     driver.find_element(B.LINK_TEXT, "Add a device").click()
     wait_until(driver, lambda: driver.find_elements(B.CSS_SELECTOR, ".secret"), "the add-a-device page shows no key")
     check_page(driver, "add-device", shots)

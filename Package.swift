@@ -15,12 +15,15 @@ let package = Package(
         .executable(name: "portcullis", targets: ["portcullis"]),
         .library(name: "PortcullisCore", targets: ["PortcullisCore"]),
         .library(name: "PortcullisStore", targets: ["PortcullisStore"]),
+        .library(name: "PortcullisPostgres", targets: ["PortcullisPostgres"]),
         .library(name: "PortcullisServer", targets: ["PortcullisServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
         .package(url: "https://github.com/vapor/sqlite-nio", from: "1.13.2"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.25.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
@@ -54,6 +57,21 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // The PostgreSQL backend: the same store protocols, for several instances sharing one database.
+        .target(
+            name: "PortcullisPostgres",
+            dependencies: [
+                "PortcullisCore",
+                "PortcullisStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "PortcullisServer",
             dependencies: [
@@ -77,6 +95,7 @@ let package = Package(
                 "PortcullisCore",
                 "PortcullisStore",
                 "PortcullisServer",
+                "PortcullisPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -104,7 +123,7 @@ let package = Package(
         .testTarget(
             name: "PortcullisStoreTests",
             dependencies: [
-                "PortcullisCore", "PortcullisStore", "PortcullisTestSupport", .product(name: "NIOPosix", package: "swift-nio"),
+                "PortcullisCore", "PortcullisStore", "PortcullisPostgres", "PortcullisTestSupport", .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ],
             swiftSettings: strictSettings

@@ -2,7 +2,7 @@
 # Runs every Portcullis test. On a fresh Debian machine it first installs the real tools the tests
 # check our output against (oathtool, zbarimg, htpasswd, ImageMagick) and run it behind (Caddy,
 # nginx, HAProxy, Chromium with selenium, wrk for the login flood, debootstrap for a Debian 12
-# without Swift to run the release on), when run as root.
+# without Swift to run the release on, PostgreSQL for a throw-away cluster), when run as root.
 # With arguments (e.g. --filter LoginTests) only the matching Swift tests run, without the
 # end-to-end run behind the proxies.
 set -euo pipefail
@@ -26,6 +26,8 @@ command -v wrk >/dev/null || needed+=(wrk)
 command -v debootstrap >/dev/null || needed+=(debootstrap)
 command -v readelf >/dev/null || needed+=(binutils)
 command -v systemd-analyze >/dev/null || needed+=(systemd)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || needed+=(postgresql)
+command -v psql >/dev/null || needed+=(postgresql-client)
 if [ ${#needed[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
     echo "Installing test tools: ${needed[*]}"
@@ -52,6 +54,13 @@ if ! python3 -c 'import prometheus_client' 2>/dev/null; then
   echo "Installing prometheus-client (pip)"
   python3 -m pip install -q --root-user-action=ignore prometheus-client
 fi
+
+# A throw-away PostgreSQL cluster (Unix socket only) for the PostgreSQL store's tests; stopped and
+# removed however this script ends.
+postgres_dir=$(mktemp -d /tmp/portcullis-postgres.XXXXXX)
+trap 'scripts/lib/postgres-cluster.sh stop "$postgres_dir"' EXIT
+scripts/lib/postgres-cluster.sh start "$postgres_dir"
+export PORTCULLIS_TEST_POSTGRES="$postgres_dir"
 
 swift build --build-tests
 swift test --skip-build "$@"

@@ -42,7 +42,16 @@ public struct GateServer {
         let dummy: String
         if let dummyHash { dummy = dummyHash } else { dummy = try await Authenticator.makeDummyHash(vault: vault) }
         let authenticator = Authenticator(vault: vault, configuration: configuration, dummyHash: dummy, logger: logger)
-        let portal = Portal(gate: gate, authenticator: authenticator, store: vault.store, logger: logger)
+        // A form served by one instance is posted to whichever the proxy picks: they share the CSRF key.
+        let csrfKey: [UInt8]?
+        do {
+            csrfKey = try await vault.sharedKey(named: SharedKey.csrf)
+        } catch let error as StoreError where error.code == .storageKey {
+            // The health check reports the key problem; until it is fixed, forms work on this instance only.
+            logger.error("The forms' shared CSRF key cannot be read or made with this storage key (\(error.message)); until a restart with the right key, a form works only on the instance that served it.")
+            csrfKey = nil
+        }
+        let portal = Portal(gate: gate, authenticator: authenticator, store: vault.store, logger: logger, csrfKey: csrfKey)
         let router = Router(context: GateContext.self)
         router.add(middleware: RequestIDMiddleware(resolver: gate.resolver))
         let basicGate = BasicGate(authenticator: authenticator, regulator: portal.regulator, store: vault.store)

@@ -1,3 +1,4 @@
+import Crypto
 import HTTPTypes
 import Hummingbird
 public import Logging
@@ -10,7 +11,7 @@ public struct Portal: Sendable {
     let gate: Gate
     let authenticator: Authenticator
     let store: any Store
-    let csrf = CSRFGuard()
+    let csrf: CSRFGuard
     let regulator: Regulator
     let logger: Logger
 
@@ -19,8 +20,11 @@ public struct Portal: Sendable {
     /// `portal.title` and `portal.logo_file`, as now in force.
     var page: PortalPage { gate.settings.current.page }
 
-    public init(gate: Gate, authenticator: Authenticator, store: any Store, logger: Logger) {
+    /// - Parameter csrfKey: the key of the forms' CSRF tokens, the same on every instance of a store
+    ///   (``SharedKey/csrf``); a random one when nil (one instance, tests).
+    public init(gate: Gate, authenticator: Authenticator, store: any Store, logger: Logger, csrfKey: [UInt8]? = nil) {
         self.gate = gate
+        self.csrf = csrfKey.map { CSRFGuard(key: SymmetricKey(data: $0)) } ?? CSRFGuard()
         self.authenticator = authenticator
         self.store = store
         self.regulator = Regulator(store: store, policy: { [settings = gate.settings] in settings.current.configuration.effectiveRegulation },

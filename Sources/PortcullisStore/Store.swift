@@ -68,6 +68,10 @@ public protocol SecretStore: Sendable {
     /// `reseal` receives a sealed value and its context and returns the new sealed value. Logs
     /// ``StoreChange/Kind/storageKeyChanged`` in the same transaction, so running servers load the new key.
     func resealAll(newKeyCheck: [UInt8], reseal: @Sendable ([UInt8], String) throws -> [UInt8]) async throws -> Int
+    /// A key the instances share (``SharedKey``), sealed under the storage key; nil until one made it.
+    func sealedSharedKey(named name: String) async throws -> [UInt8]?
+    /// Stores a shared key unless one of that name is stored already (of instances racing, one wins).
+    func setSealedSharedKeyIfAbsent(named name: String, _ sealed: [UInt8]) async throws
 }
 
 /// Recovery codes, kept as HMACs (``RecoveryCode``) under a key the store keeps sealed.

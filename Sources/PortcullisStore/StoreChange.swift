@@ -55,7 +55,7 @@ public struct StoreChange: Sendable, Equatable {
     }
 
     /// What an update of a user from `old` to `new` changes, as every backend logs it.
-    static func userChanges(from old: UserRecord, to new: UserRecord) -> [Kind] {
+    package static func userChanges(from old: UserRecord, to new: UserRecord) -> [Kind] {
         var kinds: [Kind] = []
         if old.disabled != new.disabled { kinds.append(new.disabled ? .userDisabled : .userEnabled) }
         if old.passwordHash != new.passwordHash { kinds.append(.userPasswordChanged) }

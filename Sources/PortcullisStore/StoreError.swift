@@ -23,6 +23,9 @@ public struct StoreError: Error, Equatable, Sendable, CustomStringConvertible {
         public static let conflict = Code(name: "conflict")
         /// Too much work is queued (password checks); try again after a moment.
         public static let busy = Code(name: "busy")
+        /// The database server cannot be reached (stopped, restarting, or the network between);
+        /// the same request may work after a moment.
+        public static let unavailable = Code(name: "unavailable")
         /// Any other database failure.
         public static let database = Code(name: "database")
     }

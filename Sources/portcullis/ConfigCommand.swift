@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PortcullisCore
+import PortcullisPostgres
 
 /// `portcullis config ...`: check and write configuration files.
 struct ConfigCommand: AsyncParsableCommand {
@@ -24,9 +25,21 @@ struct ConfigCommand: AsyncParsableCommand {
             print("The configuration is valid.")
             print("  file:     \(found.how)")
             print("  listen:   \(configuration.listenHost):\(configuration.listenPort)")
-            // A store that does not exist yet is no error: the server (or `user add`) creates it.
-            let exists = FileManager.default.fileExists(atPath: configuration.sqlitePath)
-            print("  database: \(configuration.sqlitePath)\(exists ? "" : " (does not exist yet; portcullis serve or user add creates it)")")
+            if let postgres = configuration.postgres {
+                // Connects once and changes nothing: an unreachable store is a problem, an empty one is not.
+                let version = try await PostgresStore.schemaVersion(of: postgres, password: try StorageSession.postgresPassword(postgres))
+                let state = switch version {
+                case 0: "answers; empty: portcullis serve or user add creates the tables"
+                case PostgresStore.schemaVersion: "answers; schema version \(version)"
+                case ..<PostgresStore.schemaVersion: "answers; schema version \(version), brought to \(PostgresStore.schemaVersion) at the next start"
+                default: "answers; schema version \(version) is NEWER than this Portcullis (\(PostgresStore.schemaVersion)): upgrade it"
+                }
+                print("  store:    \(postgres) (\(state))")
+            } else {
+                // A store that does not exist yet is no error: the server (or `user add`) creates it.
+                let exists = FileManager.default.fileExists(atPath: configuration.sqlitePath)
+                print("  store:    SQLite \(configuration.sqlitePath)\(exists ? "" : " (does not exist yet; portcullis serve or user add creates it)")")
+            }
             for cookie in configuration.effectiveSessionCookies {
                 print("  domain:   \(cookie.domain) (portal \(cookie.portalURL), cookie \(cookie.name)\(cookie.secure ? ", secure" : ", NOT secure"))")
             }

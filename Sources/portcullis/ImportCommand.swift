@@ -53,7 +53,7 @@ struct ImportCommand: AsyncParsableCommand {
         if options.dryRun {
             let found = try StorageSession.discover(options.global)
             let configuration = try StorageSession.loadConfiguration(options.global, found: found)
-            guard FileManager.default.fileExists(atPath: configuration.sqlitePath) else {
+            guard configuration.postgres != nil || FileManager.default.fileExists(atPath: configuration.sqlitePath) else {
                 print("Dry run: nothing was changed. There is no store at \(configuration.sqlitePath) yet (configuration: \(found.how)); importing would create it with \(plan.users.count) users (\(plan.skipped.count) entries skipped).")
                 return
             }

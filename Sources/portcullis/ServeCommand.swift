@@ -57,7 +57,7 @@ struct ServeCommand: AsyncParsableCommand {
         }, metadataProvider: RequestID.metadataProvider)
         let logger = Logger(label: "portcullis")
         let version = Portcullis.configuration.version
-        logger.notice("starting portcullis \(version) (pid \(getpid()); configuration: \(found.how); store: \(configuration.sqlitePath))")
+        logger.notice("starting portcullis \(version) (pid \(getpid()); configuration: \(found.how); store: \(StorageSession.storeDescription(configuration)))")
         if level > .notice {
             logger.warning("log.level is \(configuration.logLevel.rawValue): failed logins (logged at notice) are not written, so fail2ban cannot see them. Use notice or info.")
         }

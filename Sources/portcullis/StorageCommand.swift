@@ -34,8 +34,8 @@ struct RotateKey: AsyncParsableCommand {
 
     func run() async throws {
         try await StorageSession.with(options) { session in
-            guard let rotation = try StoreLock.acquireRotation(session.configuration.sqlitePath) else {
-                throw CLIError("Another storage rotate-key is running on \(session.configuration.sqlitePath); wait for it to finish.")
+            guard let rotation = try StoreLock.acquireRotation(StorageSession.rotationLockBase(session.configuration)) else {
+                throw CLIError("Another storage rotate-key is running on \(StorageSession.storeDescription(session.configuration)); wait for it to finish.")
             }
             defer { withExtendedLifetime(rotation) {} }
             let oldFingerprint = session.vault.box.key.fingerprint
@@ -93,8 +93,11 @@ struct Backup: AsyncParsableCommand {
             throw CLIError("The folder \(folder) does not exist; create it first.")
         }
         try await StorageSession.with(options) { session in
+            guard let sqlite = session.store as? SQLiteStore else {
+                throw CLIError("storage backup copies a SQLite store; this configuration uses \(StorageSession.storeDescription(session.configuration)). Back it up with PostgreSQL's own tools (pg_dump), and keep the storage key apart from the dump.")
+            }
             do {
-                try await session.store.backup(to: file)
+                try await sqlite.backup(to: file)
                 try Restore.synchronize(file)
             } catch {
                 // A partial file would block the next attempt under the same name.
@@ -131,6 +134,9 @@ struct Restore: AsyncParsableCommand {
         let fileManager = FileManager.default
         guard fileManager.fileExists(atPath: file) else { throw CLIError("The backup \(file) does not exist.") }
         let configuration = try StorageSession.loadConfiguration(options)
+        if let postgres = configuration.postgres {
+            throw CLIError("storage restore replaces a SQLite store; this configuration uses the \(postgres). Restore it with PostgreSQL's own tools (pg_restore).")
+        }
         let target = configuration.sqlitePath
         guard let contents = try await SQLiteStore.contents(ofFile: file) else {
             throw CLIError("\(file) is not a Portcullis backup (no Portcullis tables in it). Give a file made by portcullis storage backup.")

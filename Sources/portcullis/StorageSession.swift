@@ -4,16 +4,18 @@ import Glibc
 #endif
 import CoreMetrics
 import PortcullisCore
+import PortcullisPostgres
 import PortcullisStore
 
 /// The configuration, the open store and the vault, as each command needs them.
 struct StorageSession {
     let configuration: Configuration
-    let store: SQLiteStore
+    /// The configured store: SQLite (the default) or PostgreSQL (`storage.postgres`).
+    let store: any Store
     let vault: Vault
-    /// Held (shared) while the store is open, so that a restore never replaces it under a command
-    /// or a server.
-    let lock: StoreLock
+    /// Held (shared) while a SQLite store is open, so that a restore never replaces it under a
+    /// command or a server; nil for PostgreSQL.
+    let lock: StoreLock?
 
     /// Where the configuration of `options` is (``ConfigurationDiscovery``).
     static func discover(_ options: GlobalOptions) throws -> ConfigurationDiscovery {
@@ -65,6 +67,12 @@ struct StorageSession {
     static func open(configuration: Configuration, creating: Bool = true, verbose: Bool = false, how: String = "the configuration",
                      metrics: (any MetricsFactory)? = nil) async throws -> StorageSession {
         umask(0o077)  // the database, its WAL and every file we write are the owner's alone
+        if let postgres = configuration.postgres {
+            if creating { try KeyFile.makePrivateDirectory(configuration.dataDirectory) }
+            let store = try await PostgresStore.open(postgres, password: try postgresPassword(postgres), metrics: metrics ?? NOOPMetricsHandler.instance)
+            if verbose { printError("store: \(postgres)") }
+            return try await session(configuration: configuration, store: store, lock: nil, creating: creating)
+        }
         let exists = FileManager.default.fileExists(atPath: configuration.sqlitePath)
         guard exists || creating else { throw CLIError(missingStore(configuration, how: how)) }
         try KeyFile.makePrivateDirectory(configuration.dataDirectory)
@@ -77,6 +85,11 @@ struct StorageSession {
         } else if verbose {
             printError("store: \(configuration.sqlitePath)")
         }
+        return try await session(configuration: configuration, store: store, lock: lock, creating: creating)
+    }
+
+    /// The session of a store just opened: its key loaded (or, with `creating`, made) and checked.
+    private static func session(configuration: Configuration, store: any Store, lock: StoreLock?, creating: Bool) async throws -> StorageSession {
         do {
             let (key, source) = try await loadKey(configuration, store: store, creating: creating)
             let vault = try await Vault.open(store: store, key: key, keySource: source)
@@ -87,8 +100,29 @@ struct StorageSession {
         }
     }
 
+    /// The PostgreSQL role's password: given (environment), read from `password_file`, or none.
+    static func postgresPassword(_ settings: PostgresSettings) throws -> String? {
+        guard let file = settings.passwordFile else { return settings.password }
+        do {
+            let text = try String(contentsOfFile: file, encoding: .utf8)
+            return String(text.trimmingCharacters(in: .newlines))
+        } catch {
+            throw CLIError("storage.postgres.password_file \(file) cannot be read: \(error.localizedDescription)")
+        }
+    }
+
+    /// The path the rotation lock is named after: the SQLite file, or (PostgreSQL) the key file.
+    static func rotationLockBase(_ configuration: Configuration) -> String {
+        configuration.postgres == nil ? configuration.sqlitePath : configuration.resolvedKeyFile
+    }
+
+    /// Where the configured store is, for messages: the SQLite file, or the PostgreSQL database.
+    static func storeDescription(_ configuration: Configuration) -> String {
+        configuration.postgres?.description ?? configuration.sqlitePath
+    }
+
     /// The storage key from the environment or the key file; with `creating`, a new key file for a new store.
-    static func loadKey(_ configuration: Configuration, store: SQLiteStore, creating: Bool) async throws -> (StorageKey, StorageKeySource) {
+    static func loadKey(_ configuration: Configuration, store: any Store, creating: Bool) async throws -> (StorageKey, StorageKeySource) {
         let variable = ConfigurationLoader.environmentName(for: "storage.encryption_key")
         if let text = configuration.encryptionKey {
             return (try parseKey(text, source: "environment variable \(variable) (or \(variable)_FILE)"), .environment(variable))
@@ -98,7 +132,7 @@ struct StorageSession {
         if KeyFile.exists(path) {
             let key = try parseKey(try KeyFile.read(path), source: path)
             // A rotation running now owns its .new file: only one that stopped half-way is finished here.
-            if let rotation = try StoreLock.acquireRotation(configuration.sqlitePath) {
+            if let rotation = try StoreLock.acquireRotation(rotationLockBase(configuration)) {
                 try await finishInterruptedRotation(current: key, keyFile: path, pendingFile: pending, store: store)
                 withExtendedLifetime(rotation) {}
                 return (try parseKey(try KeyFile.read(path), source: path), .file(path))
@@ -111,10 +145,10 @@ struct StorageSession {
             return (key, .file(path))
         }
         guard try await store.storageKeyCheck() == nil else {
-            throw StoreError(.storageKey, "The database \(configuration.sqlitePath) holds encrypted OTP secrets, but the storage key file \(path) does not exist. Restore it from your backup, point storage.encryption_key_file at it, or set \(variable).")
+            throw StoreError(.storageKey, "The store \(storeDescription(configuration)) holds encrypted OTP secrets, but the storage key file \(path) does not exist. Restore it from your backup, point storage.encryption_key_file at it, or set \(variable).")
         }
         guard creating else {
-            throw StoreError(.storageKey, "The storage key file \(path) of the store \(configuration.sqlitePath) does not exist, and this command creates none. Add a user (portcullis user add NAME) or start the server to create it.")
+            throw StoreError(.storageKey, "The storage key file \(path) of the store \(storeDescription(configuration)) does not exist, and this command creates none. Add a user (portcullis user add NAME) or start the server to create it.")
         }
         var random = SystemRandomNumberGenerator()
         let key = StorageKey.generate(using: &random)
@@ -124,7 +158,7 @@ struct StorageSession {
     }
 
     /// Completes or cleans up a `storage rotate-key` that stopped half-way (a `.new` key file left behind).
-    static func finishInterruptedRotation(current: StorageKey, keyFile: String, pendingFile: String, store: SQLiteStore) async throws {
+    static func finishInterruptedRotation(current: StorageKey, keyFile: String, pendingFile: String, store: any Store) async throws {
         guard KeyFile.exists(pendingFile) else { return }
         let pending = try parseKey(try KeyFile.read(pendingFile), source: pendingFile)
         if try await Vault.keyMatches(current, store: store) == false, try await Vault.keyMatches(pending, store: store) == true {

@@ -47,7 +47,7 @@ import Testing
             #expect(answer.stderr.contains("To start a new store, add a user: portcullis user add NAME"))
         }
         let checked = try harness.run(["config", "check"], extraEnvironment: ["PORTCULLIS_CONFIG": ""])
-        #expect(checked.status == 0 && checked.stdout.contains("database: portcullis-data/portcullis.sqlite3 (does not exist yet"), "\(checked.combined)")
+        #expect(checked.status == 0 && checked.stdout.contains("store:    SQLite portcullis-data/portcullis.sqlite3 (does not exist yet"), "\(checked.combined)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: harness.file(".")).isEmpty, "something was created")
         let none = try harness.run(["user", "list"])
         #expect(none.stderr.contains("(configuration: the built-in defaults (PORTCULLIS_CONFIG=none))"), "\(none.combined)")

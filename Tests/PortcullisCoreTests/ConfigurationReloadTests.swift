@@ -71,6 +71,8 @@ import Testing
         new.headTimeout = 9
         new.idleTimeout = 10
         new.sqlitePath = "other.sqlite3"
+        new.sqlitePathIsSet = true
+        new.postgres = PostgresSettings()
         new.encryptionKeyFile = "other.key"
         new.encryptionKey = "key"
         new.sessionCacheSize = 11
@@ -95,10 +97,10 @@ import Testing
                 #expect(String(describing: kept) == String(describing: before), "a reload applies \(name), which needs a restart")
             }
         }
-        #expect(restartFields.count == 20)
+        #expect(restartFields.count == 22)
         #expect(needRestart == ["server.listen", "server.trusted_proxies", "server.hash_threads", "server.hash_queue", "server.max_connections",
                                 "server.max_connections_per_address", "server.head_timeout", "server.idle_timeout", "storage.sqlite.path",
-                                "storage.encryption_key_file", "storage.encryption_key", "session.cache_size", "auth.mode", "basic", "audit.retention",
+                                "storage.postgres", "storage.encryption_key_file", "storage.encryption_key", "session.cache_size", "auth.mode", "basic", "audit.retention",
                                 "totp.skew", "hotp.look_ahead", "metrics.listen", "log.format"])
     }
 }

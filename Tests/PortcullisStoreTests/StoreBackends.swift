@@ -1,18 +1,43 @@
 import Foundation
+import PortcullisCore
+import PortcullisPostgres
 import PortcullisStore
 import PortcullisTestSupport
 
-/// A backend the contract suite runs against. The PostgreSQL backend joins this list.
+/// A backend the contract suite runs against: every contract test runs, unchanged, on each.
 struct StoreBackend: Sendable, CustomStringConvertible {
     let description: String
     /// Opens a fresh, empty store; a second call with the same handle opens the same data again.
     let open: @Sendable (TemporaryDirectory) async throws -> any Store
+    /// Removes what `open` made outside the folder.
+    var remove: @Sendable (TemporaryDirectory) -> Void = { _ in }
 
     static let sqlite = StoreBackend(description: "SQLite") { directory in
         try await SQLiteStore.open(path: directory.file("store.sqlite3"))
     }
 
-    static let all: [StoreBackend] = [.sqlite]
+    /// A database of its own in the test cluster (``TestPostgres``), over the Unix socket.
+    static let postgres = StoreBackend(description: "PostgreSQL", open: { directory in
+        try await PostgresStore.open(postgresSettings(for: directory), password: nil, leaseTimeout: testLeaseTimeout)
+    }, remove: { directory in
+        TestPostgres.dropDatabase(TestPostgres.databaseName(for: directory))
+    })
+
+    /// Generous: the whole suite's processes, on two cores, can keep the pool's tasks waiting for seconds.
+    static let testLeaseTimeout: Duration = .seconds(120)
+
+    /// The settings of the test database of `directory`, which is created when it does not exist.
+    static func postgresSettings(for directory: TemporaryDirectory) throws -> PostgresSettings {
+        var settings = PostgresSettings()
+        settings.host = try TestPostgres.socketDirectory()
+        settings.username = "postgres"
+        settings.database = try TestPostgres.createDatabase(for: directory)
+        settings.tls = .disable
+        settings.poolSize = 4
+        return settings
+    }
+
+    static let all: [StoreBackend] = [.sqlite, .postgres]
 }
 
 /// Runs `body` with a fresh store and a temporary folder, closing and removing both afterwards.
@@ -22,10 +47,12 @@ func withStore<T>(_ backend: StoreBackend, _ body: (any Store, TemporaryDirector
     do {
         let result = try await body(store, directory)
         try? await store.close()
+        backend.remove(directory)
         directory.remove()
         return result
     } catch {
         try? await store.close()
+        backend.remove(directory)
         directory.remove()
         throw error
     }

@@ -37,6 +37,7 @@ extension Configuration {
             ("server.head_timeout", headTimeout == new.headTimeout),
             ("server.idle_timeout", idleTimeout == new.idleTimeout),
             ("storage.sqlite.path", sqlitePath == new.sqlitePath),
+            ("storage.postgres", postgres == new.postgres),
             ("storage.encryption_key_file", encryptionKeyFile == new.encryptionKeyFile),
             ("storage.encryption_key", encryptionKey == new.encryptionKey),
             ("session.cache_size", sessionCacheSize == new.sessionCacheSize),

@@ -15,6 +15,10 @@ public struct Configuration: Sendable, Equatable {
 
     /// `storage.sqlite.path`: the SQLite database file.
     public var sqlitePath: String = "portcullis-data/portcullis.sqlite3"
+    /// Whether `storage.sqlite.path` was given (it may not be beside `storage.postgres`).
+    public var sqlitePathIsSet = false
+    /// `storage.postgres.*`: the PostgreSQL store, when it is the one configured (nil: SQLite).
+    public var postgres: PostgresSettings?
     /// `storage.encryption_key_file`: the file holding the key OTP secrets are encrypted with.
     /// When nil, `storage.key` beside the database. `PORTCULLIS_STORAGE_ENCRYPTION_KEY` (the key itself)
     /// takes precedence over any file.

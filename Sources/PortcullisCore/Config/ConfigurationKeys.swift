@@ -45,6 +45,58 @@ enum ConfigurationKeys {
         Key(path: "storage.sqlite.path", allowed: "a file path") { config, value, _ in
             guard !value.isEmpty else { return false }
             config.sqlitePath = value
+            config.sqlitePathIsSet = true
+            return true
+        },
+        Key(path: "storage.postgres.url", allowed: "postgres://USER@HOST:PORT/DATABASE?sslmode=MODE (the password from PORTCULLIS_STORAGE_POSTGRES_PASSWORD)") { config, value, _ in
+            var settings = config.postgres ?? PostgresSettings()
+            guard settings.apply(url: value) else { return false }
+            config.postgres = settings
+            return true
+        },
+        Key(path: "storage.postgres.host", allowed: "a host name or address, or the folder of a Unix socket such as /var/run/postgresql") { config, value, _ in
+            guard !value.isEmpty, value.utf8.count <= 1024, value.allSatisfy({ !$0.isWhitespace && $0 != "\0" }) else { return false }
+            updatePostgres(&config) { $0.host = value }
+            return true
+        },
+        Key(path: "storage.postgres.port", allowed: "a port number from 1 to 65535") { config, value, _ in
+            guard let port = Int(value), (1...65535).contains(port) else { return false }
+            updatePostgres(&config) { $0.port = port }
+            return true
+        },
+        Key(path: "storage.postgres.database", allowed: "a database name (1 to 63 bytes)") { config, value, _ in
+            guard !value.isEmpty, value.utf8.count <= 63, !value.contains("\0") else { return false }
+            updatePostgres(&config) { $0.database = value }
+            return true
+        },
+        Key(path: "storage.postgres.username", allowed: "a role name (1 to 63 bytes)") { config, value, _ in
+            guard !value.isEmpty, value.utf8.count <= 63, !value.contains("\0") else { return false }
+            updatePostgres(&config) { $0.username = value }
+            return true
+        },
+        Key(path: "storage.postgres.password", allowed: "the role's password", isSecret: true) { config, value, _ in
+            guard !value.isEmpty, value.utf8.count <= 1024, !value.contains("\0") else { return false }
+            updatePostgres(&config) { $0.password = value }
+            return true
+        },
+        Key(path: "storage.postgres.password_file", allowed: "a file path") { config, value, _ in
+            guard !value.isEmpty else { return false }
+            updatePostgres(&config) { $0.passwordFile = value }
+            return true
+        },
+        Key(path: "storage.postgres.tls", allowed: "disable, prefer, require or verify-full") { config, value, _ in
+            guard let mode = PostgresSettings.TLSMode(rawValue: value.lowercased()) else { return false }
+            updatePostgres(&config) { $0.tls = mode }
+            return true
+        },
+        Key(path: "storage.postgres.tls_ca_file", allowed: "a file of PEM certificates") { config, value, _ in
+            guard !value.isEmpty else { return false }
+            updatePostgres(&config) { $0.tlsCAFile = value }
+            return true
+        },
+        Key(path: "storage.postgres.pool_size", allowed: "a number of connections from 1 to \(PostgresSettings.maximumPoolSize)") { config, value, _ in
+            guard let size = Int(value), (1...PostgresSettings.maximumPoolSize).contains(size) else { return false }
+            updatePostgres(&config) { $0.poolSize = size }
             return true
         },
         Key(path: "storage.encryption_key_file", allowed: "a file path") { config, value, _ in
@@ -334,6 +386,17 @@ enum ConfigurationKeys {
     /// Checks that need several keys at once.
     static func crossCheck(_ configuration: Configuration) -> [String] {
         var problems: [String] = []
+        if let postgres = configuration.postgres {
+            if configuration.sqlitePathIsSet {
+                problems.append("storage.sqlite.path and storage.postgres are both given; configure exactly one store.")
+            }
+            if postgres.password != nil, postgres.passwordFile != nil {
+                problems.append("storage.postgres.password and storage.postgres.password_file are both given; give one.")
+            }
+            if postgres.tlsCAFile != nil, postgres.tls != .verifyFull {
+                problems.append("storage.postgres.tls_ca_file is given but storage.postgres.tls is \(postgres.tls.rawValue); certificates are only checked with verify-full.")
+            }
+        }
         for (index, cookie) in configuration.sessionCookies.enumerated() {
             let prefix = "session.cookies.\(index)"
             guard !cookie.domain.isEmpty else {
@@ -407,5 +470,12 @@ enum ConfigurationKeys {
         if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         guard IPAddress(host) != nil || host == "localhost" || host == "0.0.0.0" else { return nil }
         return (host, port)
+    }
+
+    /// Sets one `storage.postgres.*` part, starting from the defaults when none was set yet.
+    static func updatePostgres(_ config: inout Configuration, _ change: (inout PostgresSettings) -> Void) {
+        var settings = config.postgres ?? PostgresSettings()
+        change(&settings)
+        config.postgres = settings
     }
 }

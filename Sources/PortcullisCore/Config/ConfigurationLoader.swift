@@ -70,13 +70,19 @@ public enum ConfigurationLoader {
         }
 
         var configuration = Configuration()
-        for (path, entry) in values.sorted(by: { $0.key < $1.key }) {
+        // The PostgreSQL URL first: the keys given beside it override its parts.
+        let urlFirst = { (path: String) in path == "storage.postgres.url" ? "" : path }
+        for (path, entry) in values.sorted(by: { urlFirst($0.key) < urlFirst($1.key) }) {
             guard let (key, index) = ConfigurationKeys.key(for: path) else {
                 problems.append(ConfigurationKeys.unknownKeyProblem(path, value: entry.value, origin: entry.origin))
                 continue
             }
             if key.isSecret, entry.origin == source {
                 problems.append("\(path) must not be written in \(source); set \(environmentName(for: path)) or \(environmentName(for: path))_FILE instead.")
+                continue
+            }
+            if path == "storage.postgres.url", entry.origin == source, PostgresSettings.urlHasPassword(entry.value) {
+                problems.append("storage.postgres.url in \(source) holds a password; remove it from the URL and set \(environmentName(for: "storage.postgres.password")) or storage.postgres.password_file instead.")
                 continue
             }
             if !key.apply(&configuration, entry.value, index ?? 0) {
@@ -92,6 +98,11 @@ public enum ConfigurationLoader {
             let fromEnvironment = { (path: String) in values[path].map { $0.origin != source } ?? false }
             func resolved(_ path: String) -> String { path.hasPrefix("/") || baseDirectory == "." ? path : baseDirectory + "/" + path }
             if !fromEnvironment("storage.sqlite.path") { configuration.sqlitePath = resolved(configuration.sqlitePath) }
+            if var postgres = configuration.postgres {
+                if !fromEnvironment("storage.postgres.password_file") { postgres.passwordFile = postgres.passwordFile.map(resolved) }
+                if !fromEnvironment("storage.postgres.tls_ca_file") { postgres.tlsCAFile = postgres.tlsCAFile.map(resolved) }
+                configuration.postgres = postgres
+            }
             if !fromEnvironment("storage.encryption_key_file") { configuration.encryptionKeyFile = configuration.encryptionKeyFile.map(resolved) }
             if !fromEnvironment("portal.logo_file") { configuration.portalLogoFile = configuration.portalLogoFile.map(resolved) }
         }

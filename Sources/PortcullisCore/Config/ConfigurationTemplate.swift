@@ -29,13 +29,21 @@ public enum ConfigurationTemplate {
       max_connections: 10000
       max_connections_per_address: 128
 
-    storage:
-      sqlite:
-        # The SQLite database (created with its folder, mode 0700, on first start).
-        path: portcullis-data/portcullis.sqlite3
-      # The key OTP secrets are encrypted with. Default: storage.key beside the database.
-      # Or give the key itself in PORTCULLIS_STORAGE_ENCRYPTION_KEY (never in this file).
-      # encryption_key_file: /etc/portcullis/storage.key
+    # storage:
+    #   # One store: SQLite (the default; one instance) or PostgreSQL (several instances as one).
+    #   sqlite:
+    #     # The SQLite database (created with its folder, mode 0700, on first start).
+    #     path: portcullis-data/portcullis.sqlite3
+    #   postgres:
+    #     # Instead of sqlite. The database must exist and belong to the user; Portcullis creates
+    #     # its tables. The password: PORTCULLIS_STORAGE_POSTGRES_PASSWORD or password_file.
+    #     url: postgres://portcullis@db.internal:5432/portcullis?sslmode=verify-full
+    #     password_file: /etc/portcullis/postgres-password
+    #     pool_size: 10                     # connections per instance
+    #   # The key OTP secrets are encrypted with (every instance needs the same one). Default:
+    #   # storage.key beside the SQLite database. Or give the key itself in
+    #   # PORTCULLIS_STORAGE_ENCRYPTION_KEY (never in this file).
+    #   encryption_key_file: /etc/portcullis/storage.key
 
     session:
       # One entry per root domain you protect. Without any, Portcullis serves http://localhost:9091

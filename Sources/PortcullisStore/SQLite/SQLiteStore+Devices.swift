@@ -123,9 +123,26 @@ extension SQLiteStore {
                 _ = try await connection.query("UPDATE meta SET value = ? WHERE key = ?",
                                                [.bytes(try reseal(sealed, Self.recoveryKeyContext)), .text(Self.recoveryKeyName)])
             }
+            for row in try await connection.query("SELECT key, value FROM meta WHERE key LIKE 'shared\\_key:%' ESCAPE '\\'") {
+                guard let stored = row.column("key")?.string, let name = SharedKey.name(fromStored: stored), let sealed = row.column("value")?.bytes else { continue }
+                _ = try await connection.query("UPDATE meta SET value = ? WHERE key = ?", [.bytes(try reseal(sealed, SharedKey.context(name))), .text(stored)])
+            }
             _ = try await connection.query("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", [.text(Self.keyCheckName), .bytes(newKeyCheck)])
             try await Self.log(.storageKeyChanged, userID: nil, on: connection)
             return rows.count
+        }
+    }
+
+    public func sealedSharedKey(named name: String) async throws -> [UInt8]? {
+        try await exclusive("read a shared key") { connection in
+            try await connection.query("SELECT value FROM meta WHERE key = ?", [.text(SharedKey.storedName(name))]).first?.column("value")?.bytes
+        }
+    }
+
+    public func setSealedSharedKeyIfAbsent(named name: String, _ sealed: [UInt8]) async throws {
+        try await transaction("write a shared key") { connection in
+            try await Self.checkSealedUnderCurrentKey(sealed, on: connection)
+            _ = try await connection.query("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", [.text(SharedKey.storedName(name)), .bytes(sealed)])
         }
     }
 

@@ -1,0 +1,93 @@
+import Foundation
+import PortcullisTestSupport
+import Testing
+
+/// The command line and the server on the PostgreSQL store of the test cluster (``TestPostgres``).
+@Suite("commands and servers on PostgreSQL") struct PostgresCommandTests {
+    /// The environment that points Portcullis at a new database of the test cluster.
+    static func environment(_ harness: CLIHarness) throws -> [String: String] {
+        [
+            "PORTCULLIS_STORAGE_POSTGRES_HOST": try TestPostgres.socketDirectory(),
+            "PORTCULLIS_STORAGE_POSTGRES_USERNAME": "postgres",
+            "PORTCULLIS_STORAGE_POSTGRES_DATABASE": try TestPostgres.createDatabase(for: harness.directory),
+            "PORTCULLIS_STORAGE_POSTGRES_TLS": "disable",
+        ]
+    }
+
+    @Test("config check says which store and whether it answers; users are added to PostgreSQL; a form one server served logs in on another; the session verifies on both, and a logout on one reaches the other")
+    func twoServers() throws {
+        var harness = try CLIHarness()
+        defer {
+            TestPostgres.dropDatabase(TestPostgres.databaseName(for: harness.directory))
+            harness.remove()
+        }
+        harness.environment.merge(try Self.environment(harness)) { $1 }
+        let database = TestPostgres.databaseName(for: harness.directory)
+
+        let empty = try harness.run(["config", "check"])
+        #expect(empty.status == 0, "\(empty.combined)")
+        #expect(empty.stdout.contains("store:    PostgreSQL database \(database) on the socket"), "\(empty.stdout)")
+        #expect(empty.stdout.contains("(answers; empty"), "\(empty.stdout)")
+
+        let secret = try AttackerTests.addUser(harness, "alice", password: "alice's pass")
+        #expect(try TestPostgres.psql("SELECT name FROM users", database: database).contains("alice"))
+        #expect(!FileManager.default.fileExists(atPath: harness.file("portcullis-data/portcullis.sqlite3")), "no SQLite file is made")
+        #expect(try harness.run(["config", "check"]).stdout.contains("(answers; schema version 1)"))
+
+        let first = try ServerProcess(harness)
+        defer { first.stop() }
+        let second = try ServerProcess(harness)
+        defer { second.stop() }
+        #expect(first.log().contains("store: PostgreSQL database \(database)"), "\(first.log())")
+
+        // The form comes from the second server and is posted to the first: they share the CSRF key.
+        let form = try second.curl(["-s", "-c", "jar", "-b", "jar", second.url("/login")]).stdout
+        let csrf = try #require(form.firstMatch(of: /name="csrf" value="([^"]+)"/)?.1)
+        let login = try first.curl(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-c", "jar", "-b", "jar", "--data-urlencode", "csrf=\(csrf)",
+                                    "--data-urlencode", "username=alice", "--data-urlencode", "password=alice's pass",
+                                    "--data-urlencode", "code=\(AttackerTests.code(secret))", first.url("/login")]).stdout
+        #expect(login == "303", "\(first.log())")
+        func verify(_ server: ServerProcess) throws -> String {
+            try server.curl(["-s", "-b", "jar", "-o", "/dev/null", "-w", "%{http_code}", "-H", "X-Forwarded-Proto: http", "-H", "X-Forwarded-Host: app.localhost",
+                             "-H", "X-Forwarded-URI: /", server.url("/api/authz/forward-auth")]).stdout
+        }
+        #expect(try verify(first) == "200")
+        #expect(try verify(second) == "200", "the session made on the first server is looked up in the store: \(second.log())")
+
+        // Logging out on the second ends the session in the store; the first learns it from the change log.
+        let page = try second.curl(["-s", "-b", "jar", second.url("/logout")]).stdout
+        if let token = page.firstMatch(of: /name="csrf" value="([^"]+)"/)?.1 {
+            _ = try second.curl(["-s", "-b", "jar", "-c", "jar", "--data-urlencode", "csrf=\(token)", second.url("/logout")])
+        }
+        #expect(try verify(second) == "401")
+        var refused = false
+        for _ in 0..<40 where !refused {
+            refused = try verify(first) == "401"
+            if !refused { usleep(50_000) }
+        }
+        #expect(refused, "the first server still accepts a session that ended 2 s ago")
+    }
+
+    @Test("a store that does not answer is named with the reason; backup and restore point at PostgreSQL's own tools")
+    func refusals() throws {
+        var harness = try CLIHarness()
+        defer {
+            TestPostgres.dropDatabase(TestPostgres.databaseName(for: harness.directory))
+            harness.remove()
+        }
+        harness.environment.merge(try Self.environment(harness)) { $1 }
+        _ = try AttackerTests.addUser(harness, "alice", password: "alice's pass")
+
+        let backup = try harness.run(["storage", "backup", harness.file("copy.sqlite3")])
+        #expect(backup.status != 0 && backup.stderr.contains("pg_dump"), "\(backup.combined)")
+        let restore = try harness.run(["storage", "restore", harness.file("copy.sqlite3")], extraEnvironment: [:])
+        #expect(restore.status != 0, "\(restore.combined)")
+
+        let missing = try harness.run(["config", "check"], extraEnvironment: ["PORTCULLIS_STORAGE_POSTGRES_DATABASE": "no_such_database"])
+        #expect(missing.status == 1 && missing.stderr.contains("does not exist"), "\(missing.combined)")
+        let nowhere = try harness.run(["user", "list"], extraEnvironment: ["PORTCULLIS_STORAGE_POSTGRES_HOST": harness.file("nowhere")])
+        #expect(nowhere.status == 1 && nowhere.stderr.contains("cannot be reached"), "\(nowhere.combined)")
+        let both = try harness.run(["config", "check"], extraEnvironment: ["PORTCULLIS_STORAGE_SQLITE_PATH": "x.sqlite3"])
+        #expect(both.status == 1 && both.stderr.contains("configure exactly one store"), "\(both.combined)")
+    }
+}

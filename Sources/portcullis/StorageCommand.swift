@@ -8,7 +8,7 @@ struct StorageCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "storage",
         abstract: "Maintain the database and its storage key.",
-        subcommands: [Backup.self, Restore.self, RotateKey.self]
+        subcommands: [Backup.self, Restore.self, RotateKey.self, Copy.self]
     )
 }
 
@@ -219,5 +219,67 @@ struct Restore: AsyncParsableCommand {
 
     static func remove(_ path: String, _ fileManager: FileManager) {
         for suffix in ["", "-wal", "-shm"] { try? fileManager.removeItem(atPath: path + suffix) }
+    }
+}
+
+/// `portcullis storage copy --from A.yml --to B.yml`: everything from one configured store into a
+/// new one (SQLite to PostgreSQL, or back), all or nothing, counts checked.
+struct Copy: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "copy",
+        abstract: "Copy everything from one configured store into a new, empty one (SQLite to PostgreSQL or back).",
+        discussion: """
+            Users, devices with their state, sessions, app passwords, recovery codes, invitations, bans, \
+            lockouts and the audit trail are read at one instant and written in one transaction: all or \
+            nothing, and the counts are checked before it commits. Secrets are copied as they are, \
+            encrypted: both configurations must use the same storage key (the key file, or \
+            PORTCULLIS_STORAGE_ENCRYPTION_KEY). Both files are read with the PORTCULLIS_* environment.
+
+            Stop the servers first: what they change after the copy has read is not copied. Then point \
+            the servers' configuration at the new store and start them.
+
+              portcullis storage copy --from /etc/portcullis/portcullis.yml --to /etc/portcullis/postgres.yml
+            """
+    )
+    @Option(help: ArgumentHelp("The configuration of the store to copy.", valueName: "file")) var from: String
+    @Option(help: ArgumentHelp("The configuration of the new store (its database must be empty).", valueName: "file")) var to: String
+
+    func run() async throws {
+        let sourceOptions = try GlobalOptions.parse(["--config", from]), targetOptions = try GlobalOptions.parse(["--config", to])
+        let target = try StorageSession.loadConfiguration(targetOptions)
+        try await StorageSession.with(sourceOptions) { source in
+            let sourcePlace = StorageSession.storeDescription(source.configuration), targetPlace = StorageSession.storeDescription(target)
+            guard sourcePlace != targetPlace else { throw CLIError("--from and --to name the same store (\(sourcePlace)).") }
+            // The secrets stay sealed: the new store is only readable with the key they are sealed under.
+            let key = source.vault.box.key
+            let targetKey = try Self.storageKey(of: target)
+            guard targetKey.fingerprint == key.fingerprint else {
+                throw CLIError("The storage key of \(to) (\(targetKey.fingerprint)) is not the one the store \(sourcePlace) is encrypted with (\(key.fingerprint)). Give both configurations the same key.")
+            }
+            let snapshot = try await source.store.snapshot()
+            let store = try await StorageSession.openStore(target, creating: true)
+            do {
+                try await store.load(snapshot)
+                let counts = try await store.counts()
+                try? await store.close()
+                print("Copied \(counts) from \(sourcePlace) to \(targetPlace); the counts match.")
+                print("Point the servers' configuration at \(targetPlace) (as in \(to)) and start them.")
+            } catch {
+                try? await store.close()
+                throw error
+            }
+        }
+    }
+
+    /// The storage key a configuration names (the environment, or its key file), which must exist.
+    static func storageKey(of configuration: Configuration) throws -> StorageKey {
+        if let text = configuration.encryptionKey {
+            return try StorageSession.parseKey(text, source: "PORTCULLIS_STORAGE_ENCRYPTION_KEY")
+        }
+        let path = configuration.resolvedKeyFile
+        guard KeyFile.exists(path) else {
+            throw CLIError("The storage key file \(path) of the new store does not exist. Copy the source's key file there (mode 0600), or set PORTCULLIS_STORAGE_ENCRYPTION_KEY: the secrets are copied encrypted.")
+        }
+        return try StorageSession.parseKey(try KeyFile.read(path), source: path)
     }
 }

@@ -69,7 +69,7 @@ struct StorageSession {
         umask(0o077)  // the database, its WAL and every file we write are the owner's alone
         if let postgres = configuration.postgres {
             if creating { try KeyFile.makePrivateDirectory(configuration.dataDirectory) }
-            let store = try await PostgresStore.open(postgres, password: try postgresPassword(postgres), metrics: metrics ?? NOOPMetricsHandler.instance)
+            let store = try await openStore(configuration, creating: creating, metrics: metrics)
             if verbose { printError("store: \(postgres)") }
             return try await session(configuration: configuration, store: store, lock: nil, creating: creating)
         }
@@ -98,6 +98,19 @@ struct StorageSession {
             try? await store.close()
             throw error
         }
+    }
+
+    /// Opens the store of `configuration` alone, without its key: a PostgreSQL database, or the
+    /// SQLite file (made, with its folder, when `creating`).
+    static func openStore(_ configuration: Configuration, creating: Bool, metrics: (any MetricsFactory)? = nil) async throws -> any Store {
+        if let postgres = configuration.postgres {
+            return try await PostgresStore.open(postgres, password: try postgresPassword(postgres), metrics: metrics ?? NOOPMetricsHandler.instance)
+        }
+        guard creating || FileManager.default.fileExists(atPath: configuration.sqlitePath) else {
+            throw CLIError("There is no SQLite store at \(configuration.sqlitePath).")
+        }
+        try KeyFile.makePrivateDirectory(configuration.dataDirectory)
+        return try await SQLiteStore.open(path: configuration.sqlitePath, metrics: metrics ?? NOOPMetricsHandler.instance)
     }
 
     /// The PostgreSQL role's password: given (environment), read from `password_file`, or none.

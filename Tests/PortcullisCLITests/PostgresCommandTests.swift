@@ -90,4 +90,61 @@ import Testing
         let both = try harness.run(["config", "check"], extraEnvironment: ["PORTCULLIS_STORAGE_SQLITE_PATH": "x.sqlite3"])
         #expect(both.status == 1 && both.stderr.contains("configure exactly one store"), "\(both.combined)")
     }
+
+    @Test("storage copy moves a SQLite store into PostgreSQL, where a server logs the user in, and back; it refuses a store with data and another key")
+    func copy() throws {
+        let harness = try CLIHarness()
+        let database = try TestPostgres.createDatabase(for: harness.directory)
+        defer {
+            TestPostgres.dropDatabase(database)
+            harness.remove()
+        }
+        let secret = try AttackerTests.addUser(harness, "alice", password: "alice's pass")
+        #expect(try harness.run(["user", "app-password", "add", "alice", "--label", "mail"]).status == 0)
+        try "storage:\n  sqlite:\n    path: portcullis-data/portcullis.sqlite3\n".write(toFile: harness.file("sqlite.yml"), atomically: true, encoding: .utf8)
+        try """
+            storage:
+              postgres:
+                host: \(try TestPostgres.socketDirectory())
+                username: postgres
+                database: \(database)
+                tls: disable
+            """.write(toFile: harness.file("postgres.yml"), atomically: true, encoding: .utf8)
+        try "storage:\n  sqlite:\n    path: back/portcullis.sqlite3\n  encryption_key_file: portcullis-data/storage.key\n"
+            .write(toFile: harness.file("back.yml"), atomically: true, encoding: .utf8)
+
+        let copied = try harness.run(["storage", "copy", "--from", harness.file("sqlite.yml"), "--to", harness.file("postgres.yml")])
+        #expect(copied.status == 0, "\(copied.combined)")
+        #expect(copied.stdout.contains("Copied 1 user, 1 OTP device, 0 sessions, 1 app password"), "\(copied.stdout)")
+        #expect(copied.stdout.contains("the counts match"))
+        #expect(try TestPostgres.psql("SELECT name FROM users", database: database).contains("alice"))
+
+        // A second copy into the same database is refused and changes nothing.
+        let again = try harness.run(["storage", "copy", "--from", harness.file("sqlite.yml"), "--to", harness.file("postgres.yml")])
+        #expect(again.status == 1 && again.stderr.contains("not empty"), "\(again.combined)")
+        #expect(try TestPostgres.psql("SELECT count(*) FROM users", database: database).trimmingCharacters(in: .whitespacesAndNewlines) == "1")
+
+        // A server on the copy logs alice in with her password and code.
+        let server = try ServerProcess(harness, arguments: ["--config", harness.file("postgres.yml")])
+        defer { server.stop() }
+        let login = try AttackerTests.logIn(server, user: "alice", password: "alice's pass", code: AttackerTests.code(secret), from: "192.0.2.20")
+        #expect(login.status == 303, "\(login.body.prefix(300)) \(server.log())")
+        server.stop()
+
+        let back = try harness.run(["storage", "copy", "--from", harness.file("postgres.yml"), "--to", harness.file("back.yml")])
+        #expect(back.status == 0 && back.stdout.contains("Copied 1 user, 1 OTP device, 1 session, 1 app password"), "\(back.combined)")
+        #expect(try harness.sql("SELECT name FROM users", database: "back/portcullis.sqlite3") == "alice\n")
+
+        // Another storage key for the target: refused before anything is written.
+        try "storage:\n  sqlite:\n    path: other/portcullis.sqlite3\n".write(toFile: harness.file("other.yml"), atomically: true, encoding: .utf8)
+        let noKey = try harness.run(["storage", "copy", "--from", harness.file("sqlite.yml"), "--to", harness.file("other.yml")])
+        #expect(noKey.status == 1 && noKey.stderr.contains("does not exist"), "\(noKey.combined)")
+        try "storage:\n  sqlite:\n    path: other/portcullis.sqlite3\n  encryption_key_file: other.key\n"
+            .write(toFile: harness.file("other.yml"), atomically: true, encoding: .utf8)
+        FileManager.default.createFile(atPath: harness.file("other.key"), contents: Data(String(repeating: "ab", count: 32).utf8),
+                                       attributes: [.posixPermissions: 0o600])
+        let wrongKey = try harness.run(["storage", "copy", "--from", harness.file("sqlite.yml"), "--to", harness.file("other.yml")])
+        #expect(wrongKey.status == 1 && wrongKey.stderr.contains("is not the one"), "\(wrongKey.combined)")
+        #expect(!FileManager.default.fileExists(atPath: harness.file("other/portcullis.sqlite3")))
+    }
 }

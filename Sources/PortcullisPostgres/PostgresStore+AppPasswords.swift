@@ -41,7 +41,7 @@ extension PostgresStore {
 
     public func removeAppPassword(userID: Int64, label: String) async throws {
         try await transaction("remove an app password") { database in
-            guard try await database.row("DELETE FROM app_passwords WHERE user_id = \(userID) AND label_key = portcullis_fold(\(label)) RETURNING id") != nil else {
+            guard try await database.row("DELETE FROM app_passwords WHERE user_id = \(userID) AND label_key = portcullis_fold(\(storable(label))) RETURNING id") != nil else {
                 throw StoreError(.notFound, "The user has no app password labelled '\(label)'; see: portcullis user app-password list NAME")
             }
             // Running servers forget the user's lingering credentials.

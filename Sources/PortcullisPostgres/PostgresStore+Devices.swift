@@ -35,7 +35,7 @@ extension PostgresStore {
 
     public func removeDevice(userID: Int64, label: String) async throws {
         try await transaction("remove device") { database in
-            guard try await database.row("DELETE FROM otp_devices WHERE user_id = \(userID) AND label_key = portcullis_fold(\(label)) RETURNING id") != nil else {
+            guard try await database.row("DELETE FROM otp_devices WHERE user_id = \(userID) AND label_key = portcullis_fold(\(storable(label))) RETURNING id") != nil else {
                 throw StoreError(.notFound, "The user has no device labelled '\(label)'; see: portcullis user otp list NAME")
             }
             try await Self.log(.deviceRemoved, userID: userID, on: database)
@@ -47,11 +47,11 @@ extension PostgresStore {
             // One statement decides, under the write lock: the label's row goes only while the user has another.
             let removed = try await database.row(
                 """
-                DELETE FROM otp_devices WHERE user_id = \(userID) AND label_key = portcullis_fold(\(label))
+                DELETE FROM otp_devices WHERE user_id = \(userID) AND label_key = portcullis_fold(\(storable(label)))
                     AND (SELECT COUNT(*) FROM otp_devices WHERE user_id = \(userID)) > 1 RETURNING id
                 """)
             guard removed == nil else { return try await Self.log(.deviceRemoved, userID: userID, on: database) }
-            guard try await database.row("SELECT id FROM otp_devices WHERE user_id = \(userID) AND label_key = portcullis_fold(\(label))") == nil else {
+            guard try await database.row("SELECT id FROM otp_devices WHERE user_id = \(userID) AND label_key = portcullis_fold(\(storable(label)))") == nil else {
                 throw StoreError(.conflict, "'\(label)' is the only device: add another one before removing it.")
             }
             throw StoreError(.notFound, "There is no device labelled '\(label)'.")
@@ -63,7 +63,7 @@ extension PostgresStore {
         try await transaction("rename device") { database in
             do {
                 guard try await database.row(
-                    "UPDATE otp_devices SET label = \(newLabel) WHERE user_id = \(userID) AND label_key = portcullis_fold(\(label)) RETURNING id") != nil else {
+                    "UPDATE otp_devices SET label = \(newLabel) WHERE user_id = \(userID) AND label_key = portcullis_fold(\(storable(label))) RETURNING id") != nil else {
                     throw StoreError(.notFound, "There is no device labelled '\(label)'.")
                 }
             } catch where Self.isUniqueViolation(error) {

@@ -48,7 +48,7 @@ extension PostgresStore {
 
     public func user(named name: String) async throws -> UserRecord? {
         try await exclusive("read user") { database in
-            try await database.row("SELECT * FROM users WHERE name_key = portcullis_fold(\(name))").map(Self.user(from:))
+            try await database.row("SELECT * FROM users WHERE name_key = portcullis_fold(\(storable(name)))").map(Self.user(from:))
         }
     }
 
@@ -111,7 +111,7 @@ extension PostgresStore {
     public func deleteUser(named name: String) async throws {
         try await transaction("remove user") { database in
             // Sessions, devices and app passwords go with the user (ON DELETE CASCADE).
-            guard let row = try await database.row("DELETE FROM users WHERE name_key = portcullis_fold(\(name)) RETURNING id") else {
+            guard let row = try await database.row("DELETE FROM users WHERE name_key = portcullis_fold(\(storable(name))) RETURNING id") else {
                 throw StoreError(.notFound, "No user '\(name)' exists; see: portcullis user list")
             }
             try await Self.log(.userRemoved, userID: try row.int64("id"), on: database)

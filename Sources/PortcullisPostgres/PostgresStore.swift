@@ -73,6 +73,7 @@ public final class PostgresStore: Store {
         }
         configuration.options.maximumConnections = settings.poolSize
         configuration.options.connectTimeout = connectTimeout
+        configuration.options.additionalStartupParameters = sessionSettings
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         let runner = Task { await client.run() }
         let store = PostgresStore(client: client, runner: runner, logger: logger, place: place, timers: StoreTimers(factory: metrics),
@@ -92,6 +93,17 @@ public final class PostgresStore: Store {
     public static func schemaVersion(of settings: PostgresSettings, password: String?, logger: Logger = Logger(label: "portcullis.store")) async throws -> Int {
         try await probe(settings, password: password, tls: try tlsConfiguration(settings), logger: logger)
     }
+
+    /// Settings of every connection, whatever the server's or the role's defaults: READ COMMITTED
+    /// (the compare-and-set statements rely on it), and limits that keep one stuck instance from
+    /// holding the write lock for every other (a transaction idle for 30 s, a statement running 60 s
+    /// or waiting 30 s for a lock ends with an error).
+    static let sessionSettings: [(String, String)] = [
+        ("default_transaction_isolation", "read committed"),
+        ("idle_in_transaction_session_timeout", "30s"),
+        ("statement_timeout", "60s"),
+        ("lock_timeout", "30s"),
+    ]
 
     /// How long one attempt to connect may take.
     static let connectTimeout: Duration = .seconds(5)
@@ -113,6 +125,7 @@ public final class PostgresStore: Store {
                                   database: settings.database, tls: mode)
         }
         configuration.options.connectTimeout = .seconds(Int64(connectTimeout.components.seconds))
+        configuration.options.additionalStartupParameters = sessionSettings
         do {
             let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
             defer { Task { try? await connection.close() } }
@@ -149,37 +162,39 @@ public final class PostgresStore: Store {
 
     /// Runs `body` on a connection of the pool; the time it took, waiting included, goes to the `action` timer.
     ///
-    /// Only the wait for a connection is bounded: after ``leaseTimeout`` the wait is cancelled, and
-    /// fails with ``StoreError/Code/unavailable`` unless the pool had granted a connection by then;
-    /// once `body` runs it runs to the end, so a write that committed is never reported as failed.
+    /// Only the wait for a connection is bounded (``leaseTimeout``): the first of the granted
+    /// connection and the timer decides, once. A granted connection runs `body` to the end, never
+    /// cancelled, so a write that committed is never reported as failed; a timed-out wait is
+    /// cancelled and fails with ``StoreError/Code/unavailable`` (and a connection granted after it
+    /// is handed back unused). The server's own limits (``sessionSettings``) bound what `body` waits for.
     func exclusive<T: Sendable>(_ action: String, _ body: @escaping @Sendable (Database) async throws -> T) async throws -> T {
         let start = ContinuousClock.now
         defer { timers.record(action, since: start) }
         let (client, logger, leaseTimeout) = (self.client, self.logger, self.leaseTimeout)
-        let timedOut = Flag()
+        let lease = LeaseRace()
         do {
             return try await withThrowingTaskGroup(of: T?.self) { group in
                 group.addTask {
                     try await client.withConnection { connection in
-                        try await body(Database(connection: connection, logger: logger))
+                        guard lease.grant() else { throw CancellationError() }
+                        return try await body(Database(connection: connection, logger: logger))
                     }
                 }
                 group.addTask {
-                    try await Task.sleep(for: leaseTimeout)
-                    timedOut.set()
+                    try? await Task.sleep(for: leaseTimeout)
                     return nil
                 }
                 while let result = try await group.next() {
                     if let value = result {
-                        group.cancelAll()
+                        group.cancelAll()  // only the timer is still running
                         return value
                     }
-                    // The time is up: a wait for a connection ends (CancellationError); a granted one carries on.
-                    group.cancelAll()
+                    // The timer: it cancels the wait only if no connection was granted before it.
+                    if lease.timeOut() { group.cancelAll() }
                 }
                 throw CancellationError()
             }
-        } catch where timedOut.isSet && (error is CancellationError || error as? ConnectionPoolError == .requestCancelled) {
+        } catch where lease.timedOut && (error is CancellationError || error as? ConnectionPoolError == .requestCancelled) {
             throw StoreError(.unavailable, "No connection to the \(place) within \(leaseTimeout) to \(action); check that it runs and that storage.postgres points at it.")
         } catch {
             throw translate(error, doing: action)
@@ -189,7 +204,9 @@ public final class PostgresStore: Store {
     /// Runs `body` in one transaction holding the write lock: every statement takes effect, or none.
     func transaction<T: Sendable>(_ action: String, _ body: @escaping @Sendable (Database) async throws -> T) async throws -> T {
         try await exclusive(action) { database in
-            try await database.execute("BEGIN")
+            // READ COMMITTED whatever the server's default: every statement after the lock sees what
+            // the lock's previous holder committed.
+            try await database.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
             do {
                 try await database.execute("SELECT pg_advisory_xact_lock(\(Self.writeLockKey))")
                 let result = try await body(database)
@@ -292,11 +309,16 @@ public final class PostgresStore: Store {
     }
 }
 
-/// A flag one task sets and another reads.
-final class Flag: Sendable {
-    private let value = Mutex(false)
-    func set() { value.withLock { $0 = true } }
-    var isSet: Bool { value.withLock { $0 } }
+/// Which came first for one operation: a connection from the pool, or the end of the wait.
+final class LeaseRace: Sendable {
+    private enum State { case waiting, granted, timedOut }
+    private let state = Mutex(State.waiting)
+
+    /// A connection arrived: true when it is in time (the operation runs), false when the wait had ended.
+    func grant() -> Bool { state.withLock { if $0 == .waiting { $0 = .granted }; return $0 == .granted } }
+    /// The wait is over: true when no connection had arrived (the wait is to be cancelled).
+    func timeOut() -> Bool { state.withLock { if $0 == .waiting { $0 = .timedOut }; return $0 == .timedOut } }
+    var timedOut: Bool { state.withLock { $0 == .timedOut } }
 }
 
 /// One connection of the pool, with the logger its statements log to.

@@ -58,6 +58,7 @@ public struct GateServer {
         let basic = BasicSupport(settings: configuration.basic, cache: BasicLingerCache(settings: configuration.basic), gate: basicGate)
         // The verify answer's page leaves the logo out: proxies such as HAProxy build it in one buffer.
         VerifyRoutes.add(to: router, gate: gate, basic: basic)
+        router.add(middleware: StoreOutageMiddleware(portal: portal))
         portal.add(to: router)
         var sync = SessionSync(store: vault.store, cache: cache, writes: writes, clock: clock, logger: logger, changesAfter: changesAfter)
         // A user, their devices or app passwords changed: that user's lingering Basic credentials are

@@ -34,11 +34,12 @@ public enum UserFieldRules {
     /// Throws ``StoreError/Code/invalidInput`` naming the field and what is allowed.
     public static func validate(_ user: UserRecord) throws {
         try validateName(user.name)
-        guard user.displayName.utf8.count <= maximumTextLength, !user.displayName.contains(where: \.isNewline) else {
-            throw StoreError(.invalidInput, "The display name must be one line of at most \(maximumTextLength) bytes.")
+        guard user.displayName.utf8.count <= maximumTextLength, !user.displayName.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw StoreError(.invalidInput, "The display name must be one line of at most \(maximumTextLength) bytes, without control characters.")
         }
-        guard user.email.utf8.count <= maximumTextLength, !user.email.contains(where: { $0.isWhitespace }) else {
-            throw StoreError(.invalidInput, "The email address must have no spaces and at most \(maximumTextLength) bytes.")
+        guard user.email.utf8.count <= maximumTextLength,
+              !user.email.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.properties.generalCategory == .control }) else {
+            throw StoreError(.invalidInput, "The email address must have no spaces or control characters and at most \(maximumTextLength) bytes.")
         }
         guard user.groups.count <= maximumGroups else {
             throw StoreError(.invalidInput, "A user can be in at most \(maximumGroups) groups.")

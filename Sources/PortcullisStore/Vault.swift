@@ -47,13 +47,16 @@ public struct Vault: Sendable {
     public static func open(store: any Store, key: StorageKey, keySource: StorageKeySource, hasher: PasswordHasher = PasswordHasher()) async throws -> Vault {
         let vault = Vault(store: store, keys: StorageKeyRing(box: SecretBox(key: key)), keySource: keySource, hasher: hasher,
                           pseudonyms: NamePseudonym(storageKey: key))
+        if try await store.storageKeyCheck() == nil {
+            var random = SystemRandomNumberGenerator()
+            try await store.setStorageKeyCheckIfAbsent(vault.box.seal(keyCheckPlaintext, context: keyCheckContext, using: &random))
+        }
+        // Read back: of instances starting at once on a new store, each with a key of its own, only
+        // the one whose check was kept may go on.
         if let check = try await store.storageKeyCheck() {
             guard vault.opensKeyCheck(check) else {
                 throw StoreError(.storageKey, "The storage key from \(keySource) (fingerprint \(key.fingerprint)) is not the key this database's secrets are encrypted with. Restore the right key from your backup; without it the OTP secrets cannot be read.")
             }
-        } else {
-            var random = SystemRandomNumberGenerator()
-            try await store.setStorageKeyCheckIfAbsent(vault.box.seal(keyCheckPlaintext, context: keyCheckContext, using: &random))
         }
         return vault
     }

@@ -52,7 +52,8 @@ import Testing
 
         for bad in ["mysql://x/y", "postgres://h:99999/db", "postgres://h:port/db", "postgres://h/db?sslmode=maybe", "postgres://h/db?pool_size=0",
                     "postgres://h/db?unknown=1", "postgres://u%zz@h/db", "postgres://u%00@h/db", "postgres://h/a/b", "postgres://[::1/db",
-                    "postgres://h /db", "postgres://h/db?pool_size=100000"] {
+                    "postgres://h /db", "postgres://h/db?pool_size=100000", "postgres://::1/db", "postgres://[]/db", "postgres://u%+F@h/db",
+                    "postgres://h/" + String(repeating: "d", count: 64), "postgres://h/db?password=x"] {
             var untouched = PostgresSettings()
             let applied = untouched.apply(url: bad)
             #expect(!applied, "\(bad)")
@@ -67,6 +68,11 @@ import Testing
         #expect(inURL.contains("holds a password") && inURL.contains("PORTCULLIS_STORAGE_POSTGRES_PASSWORD"))
         #expect(!inURL.contains("hunter2"))
         #expect(problems(nil, ["PORTCULLIS_STORAGE_POSTGRES_URL": "postgres://gate:hunter2@db/auth"]).isEmpty)
+        // A password in a URL that is refused for another reason is never echoed, wherever it sits.
+        for url in ["postgres://gate:hun/ter2@db/auth?sslmode=bad", "postgres://gate@db/auth?password=hunter2"] {
+            let refused = problems("storage:\n  postgres:\n    url: \(url)\n") + problems(nil, ["PORTCULLIS_STORAGE_POSTGRES_URL": url])
+            #expect(!refused.isEmpty && !refused.contains("hunter2") && !refused.contains("hun/ter2"), "\(refused)")
+        }
         #expect(problems("storage:\n  sqlite:\n    path: a.db\n  postgres:\n    host: db\n").contains("configure exactly one store"))
         #expect(problems("storage:\n  postgres:\n    tls: prefer\n    tls_ca_file: ca.pem\n").contains("only checked with verify-full"))
         #expect(problems("storage:\n  postgres:\n    password_file: pw\n", ["PORTCULLIS_STORAGE_POSTGRES_PASSWORD": "x"]).contains("both given"))
@@ -74,6 +80,15 @@ import Testing
         #expect(badPort.contains("storage.postgres.port") && badPort.contains("1 to 65535"))
         #expect(problems("storage:\n  postgres:\n    tls: sometimes\n").contains("disable, prefer, require or verify-full"))
         #expect(problems("storage:\n  postgres:\n    pool_size: 1000\n").contains("storage.postgres.pool_size"))
+    }
+
+    @Test("a store reached over the network without a checked certificate is warned about; a socket, loopback or verify-full is not")
+    func tlsWarning() throws {
+        let warned = try load("storage:\n  postgres:\n    host: db.internal\n")
+        #expect(warned.warnings.contains { $0.contains("storage.postgres.tls is prefer for db.internal") && $0.contains("verify-full") })
+        for quiet in ["host: db.internal\n    tls: verify-full", "host: /var/run/postgresql", "host: localhost", "host: 127.0.0.1"] {
+            #expect(try load("storage:\n  postgres:\n    \(quiet)\n").warnings.isEmpty, "\(quiet)")
+        }
     }
 
     @Test("a password file's path is resolved against the configuration's folder, like the other paths")

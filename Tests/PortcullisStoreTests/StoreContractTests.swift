@@ -90,8 +90,23 @@ import Testing
             await #expect(throws: StoreError.self) {
                 _ = try await store.createUser(UserRecord(name: "x", groups: ["a,b"], createdAt: 1))
             }
+            // Control characters (a NUL, which PostgreSQL cannot store, a tab) in the free text.
+            for (display, email) in [("a\0b", ""), ("tab\there", ""), ("", "a\0@example.com"), ("", "a\u{85}@example.com")] {
+                await #expect(throws: StoreError.self, "\(display.debugDescription) \(email.debugDescription)") {
+                    _ = try await store.createUser(UserRecord(name: "x", displayName: display, email: email, createdAt: 1))
+                }
+            }
             let users = try await store.users()
             #expect(users.isEmpty)
+            // A label no device can have is simply not found.
+            let zed = try await store.createUser(UserRecord(name: "zed", createdAt: 1))
+            await #expect(throws: StoreError.self) { try await store.removeDevice(userID: zed.id, label: "a\0b") }
+            do {
+                try await store.removeAppPassword(userID: zed.id, label: "a\0b")
+                Issue.record("removed an app password that cannot exist")
+            } catch let error as StoreError {
+                #expect(error.code == .notFound)
+            }
         }
     }
 

@@ -47,6 +47,53 @@ public enum TestPostgres {
     }
 }
 
+/// A PostgreSQL cluster of one test's own (`scripts/lib/postgres-cluster.sh`), which the test may
+/// stop and start again (an outage) without disturbing the shared one; ``remove()`` stops it and
+/// deletes its folder.
+public struct PrivatePostgresCluster: Sendable {
+    public let directory: String
+    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("scripts/lib/postgres-cluster.sh").path
+
+    /// Starts a new cluster listening on a socket in a new folder, with the database `portcullis`.
+    public init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("portcullis-pg-\(UUID().uuidString.prefix(8))").path
+        try start()
+        let created = try ProcessRunner.run("psql", ["-h", directory, "-U", "postgres", "-d", "postgres", "-tAc", "CREATE DATABASE portcullis"])
+        guard created.status == 0 else { throw TestPostgresError("psql: \(created.stderr)") }
+    }
+
+    /// Starts it (again).
+    public func start() throws { try run("start") }
+    /// Stops it, keeping its data: every connection to it breaks.
+    public func halt() throws { try run("halt") }
+    /// Stops it and deletes it.
+    public func remove() {
+        try? run("stop")
+        try? FileManager.default.removeItem(atPath: directory + ".log")
+    }
+
+    /// Runs the script with its output in a file, not a pipe: the server it starts would hold a
+    /// pipe open, and a reader waiting for its end would wait for ever.
+    private func run(_ action: String) throws {
+        let log = directory + ".log"
+        FileManager.default.createFile(atPath: log, contents: nil)
+        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        defer { try? output.close() }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = [Self.script, action, directory]
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw TestPostgresError("postgres-cluster.sh \(action) failed: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
+        }
+    }
+}
+
 public struct TestPostgresError: Error, CustomStringConvertible {
     public let description: String
     init(_ description: String) { self.description = description }

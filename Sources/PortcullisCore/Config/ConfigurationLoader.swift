@@ -86,7 +86,8 @@ public enum ConfigurationLoader {
                 continue
             }
             if !key.apply(&configuration, entry.value, index ?? 0) {
-                let shown = key.isSecret ? "(hidden)" : "'\(entry.value)'"
+                let shown = key.isSecret ? "(hidden)"
+                    : path == "storage.postgres.url" ? "'\(PostgresSettings.redacted(entry.value))'" : "'\(entry.value)'"
                 problems.append("\(path) is \(shown) (from \(entry.origin)); allowed: \(key.allowed).")
             }
         }
@@ -109,6 +110,9 @@ public enum ConfigurationLoader {
         problems += ConfigurationKeys.crossCheck(configuration)
         guard problems.isEmpty else {
             throw CoreError(.invalidConfiguration, problems.joined(separator: "\n"))
+        }
+        if let postgres = configuration.postgres, postgres.isUncheckedNetworkConnection {
+            warnings.append("storage.postgres.tls is \(postgres.tls.rawValue) for \(postgres.host): the connection to the store is not authenticated, and someone on the network between could read or change sessions. Use verify-full (with tls_ca_file for a private CA)")
         }
         configuration.warnings = warnings.sorted()
         return configuration

@@ -45,6 +45,13 @@ public struct PostgresSettings: Sendable, Equatable, CustomStringConvertible {
 
     static let maximumPoolSize = 200
 
+    /// Whether the connection goes over a network without a checked certificate (a warning: someone
+    /// on the path could read and change what the store holds, sessions included).
+    public var isUncheckedNetworkConnection: Bool {
+        guard unixSocketPath == nil, tls != .verifyFull else { return false }
+        return !["localhost", "127.0.0.1", "::1"].contains(host.lowercased())
+    }
+
     /// Reads a `postgres://` (or `postgresql://`) URL into these settings: user, password, host,
     /// port, database, and the query parameters `sslmode`, `host` (a socket folder) and `pool_size`.
     /// - Returns: false, changing nothing, when the URL is not one.
@@ -68,7 +75,7 @@ public struct PostgresSettings: Sendable, Equatable, CustomStringConvertible {
             let credentials = rest[..<at]
             rest = rest[rest.index(after: at)...]
             let parts = credentials.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
-            guard let user = Self.percentDecoded(parts[0]), !user.isEmpty else { return false }
+            guard let user = Self.percentDecoded(parts[0]), !user.isEmpty, user.utf8.count <= 63 else { return false }
             parsed.username = user
             if parts.count == 2 {
                 guard let password = Self.percentDecoded(parts[1]) else { return false }
@@ -79,14 +86,16 @@ public struct PostgresSettings: Sendable, Equatable, CustomStringConvertible {
             var hostPart = rest
             var portPart: Substring?
             if rest.hasPrefix("[") {
-                guard let close = rest.firstIndex(of: "]") else { return false }
+                guard let close = rest.firstIndex(of: "]"), close > rest.index(after: rest.startIndex) else { return false }
                 hostPart = rest[rest.index(after: rest.startIndex)..<close]
                 let after = rest[rest.index(after: close)...]
                 if !after.isEmpty {
                     guard after.hasPrefix(":") else { return false }
                     portPart = after.dropFirst()
                 }
-            } else if let colon = rest.lastIndex(of: ":") {
+            } else if let colon = rest.firstIndex(of: ":") {
+                // An IPv6 address goes in brackets: "[::1]:5432".
+                guard rest[rest.index(after: colon)...].allSatisfy(\.isASCIIDigit) else { return false }
                 hostPart = rest[..<colon]
                 portPart = rest[rest.index(after: colon)...]
             }
@@ -98,7 +107,7 @@ public struct PostgresSettings: Sendable, Equatable, CustomStringConvertible {
             }
         }
         if !path.isEmpty {
-            guard let database = Self.percentDecoded(path), !database.isEmpty, !database.contains("/") else { return false }
+            guard let database = Self.percentDecoded(path), !database.isEmpty, database.utf8.count <= 63, !database.contains("/") else { return false }
             parsed.database = database
         }
         for pair in query.split(separator: "&") {
@@ -122,14 +131,32 @@ public struct PostgresSettings: Sendable, Equatable, CustomStringConvertible {
         return true
     }
 
-    /// Whether a `postgres://` URL carries a password (`user:password@`).
+    /// Whether a URL may carry a password: a `user:…@` part (wherever its `@` is), or a
+    /// `password` parameter. Errs on the side of yes.
     public static func urlHasPassword(_ url: String) -> Bool {
-        let lowered = url.lowercased()
-        guard let scheme = ["postgresql://", "postgres://"].first(where: { lowered.hasPrefix($0) }) else { return false }
-        var authority = url.dropFirst(scheme.count)
-        if let end = authority.firstIndex(where: { $0 == "/" || $0 == "?" }) { authority = authority[..<end] }
-        guard let at = authority.lastIndex(of: "@") else { return false }
-        return authority[..<at].contains(":")
+        guard let schemeEnd = afterScheme(Substring(url)) else { return url.contains("@") }
+        let rest = url[schemeEnd...]
+        if let at = rest.lastIndex(of: "@"), rest[..<at].contains(":") { return true }
+        return rest.lowercased().contains("password")
+    }
+
+    /// The URL as it may be shown in a message: without what comes before its last `@` (a user's
+    /// password) and without its query.
+    public static func redacted(_ url: String) -> String {
+        var shown = Substring(url)
+        if let query = shown.firstIndex(of: "?") { shown = shown[..<query] }
+        guard let schemeEnd = afterScheme(shown), let at = shown.lastIndex(of: "@"), at >= schemeEnd else { return String(shown) }
+        return String(shown[..<schemeEnd]) + "…" + String(shown[at...])
+    }
+
+    /// Where the part after a URL's `://` starts, or nil when there is no `://`.
+    static func afterScheme(_ text: Substring) -> Substring.Index? {
+        var index = text.startIndex
+        while index < text.endIndex {
+            if text[index...].hasPrefix("://") { return text.index(index, offsetBy: 3) }
+            index = text.index(after: index)
+        }
+        return nil
     }
 
     /// `%41` → `A`; nil for a malformed escape, a NUL or bytes that are not UTF-8.
@@ -138,8 +165,8 @@ public struct PostgresSettings: Sendable, Equatable, CustomStringConvertible {
         var utf8 = text.utf8.makeIterator()
         while let byte = utf8.next() {
             if byte == UInt8(ascii: "%") {
-                guard let high = utf8.next(), let low = utf8.next(),
-                      let value = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16) else { return nil }
+                guard let high = utf8.next(), let low = utf8.next(), Character(Unicode.Scalar(high)).isHexDigit,
+                      Character(Unicode.Scalar(low)).isHexDigit, let value = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16) else { return nil }
                 bytes.append(value)
             } else {
                 bytes.append(byte)

@@ -8,7 +8,12 @@ second host, fails with a wrong and a replayed code, logs out; opens a one-facto
 password alone, steps up to a two-factor app with the code alone, and sees the page of an app its
 group is denied; curl checks what scripts get.
 
+With --instances 3, three `portcullis serve` share one PostgreSQL database (a new one in the cluster
+named by PORTCULLIS_TEST_POSTGRES, which scripts/test.sh starts) behind nginx's round-robin upstream,
+and every flow runs against them: each request may reach another instance.
+
 Usage: scripts/e2e/run.py --bin .build/debug/portcullis [--proxies caddy,nginx,haproxy] [--screenshots docs/img]
+       scripts/e2e/run.py --bin .build/debug/portcullis --proxies nginx --instances 3
 """
 import argparse
 import base64
@@ -92,8 +97,15 @@ def read(path):
 class Stack:
     """The app, Portcullis and one proxy, in a folder of their own."""
 
-    def __init__(self, binary):
+    def __init__(self, binary, instances=1):
         self.work = tempfile.mkdtemp(prefix="portcullis-e2e-")
+        self.instances = instances
+        self.database = None
+        if instances > 1:
+            # A database of its own in the test cluster, dropped by cleanup().
+            self.socket = os.environ.get("PORTCULLIS_TEST_POSTGRES") or sys.exit("--instances needs PORTCULLIS_TEST_POSTGRES (scripts/test.sh starts a cluster)")
+            self.database = f"e2e_{os.getpid()}"
+            psql(self.socket, f"CREATE DATABASE {self.database}")
         self.binary = os.path.abspath(binary)
         self.processes = []
         self.users = {}
@@ -134,13 +146,25 @@ class Stack:
                     PORTCULLIS_SESSION_COOKIES_0_DOMAIN="example.com", PORTCULLIS_SESSION_COOKIES_0_PORTAL_URL=PORTAL,
                     # A second cookie domain, for the test that a session of one cannot open the other's apps.
                     PORTCULLIS_SESSION_COOKIES_1_DOMAIN="home.test", PORTCULLIS_SESSION_COOKIES_1_PORTAL_URL=f"https://auth.home.test:{HTTPS_PORT}",
-                    PORTCULLIS_REGULATION_MAX_RETRIES="50")
+                    PORTCULLIS_REGULATION_MAX_RETRIES="50", **self.postgres_environment())
+
+    def postgres_environment(self):
+        if not self.database:
+            return {}
+        return {"PORTCULLIS_STORAGE_POSTGRES_HOST": self.socket, "PORTCULLIS_STORAGE_POSTGRES_USERNAME": "postgres",
+                "PORTCULLIS_STORAGE_POSTGRES_DATABASE": self.database, "PORTCULLIS_STORAGE_POSTGRES_TLS": "disable"}
+
+    def instance_ports(self):
+        return [PORTCULLIS_PORT + index for index in range(self.instances)]
 
     def start_core(self):
         self.start("app", [sys.executable, os.path.join(ROOT, "scripts/e2e/upstream.py"), str(UPSTREAM_PORT)], "app.log", UPSTREAM_PORT)
         # Access rules for the checks of step 5c: a public path, a denied one; everything else as without rules.
         write_file(os.path.join(self.work, "portcullis.yml"), ACCESS_RULES)
-        self.start("portcullis", [self.binary, "serve", "--config", "portcullis.yml"], "portcullis.log", PORTCULLIS_PORT, env=self.environment())
+        for index, port in enumerate(self.instance_ports()):
+            environment = dict(self.environment(), PORTCULLIS_SERVER_LISTEN=f"127.0.0.1:{port}")
+            name = "portcullis" if index == 0 else f"portcullis-{index + 1}"
+            self.start(name, [self.binary, "serve", "--config", "portcullis.yml"], f"{name}.log", port, env=environment)
 
     def add_user(self, name, password):
         self.portcullis("user", "add", name, "--groups", "admins,dev", "--email", f"{name}@example.com", "--password-stdin", stdin=password + "\n")
@@ -191,6 +215,11 @@ class Stack:
         site = re.sub(r"ssl_certificate /etc/letsencrypt/\S+;", f"ssl_certificate {certificate};", site)
         site = re.sub(r"ssl_certificate_key /etc/letsencrypt/\S+;", f"ssl_certificate_key {key};", site)
         site = site.replace("include snippets/", f"include {folder}/snippets/")
+        if self.instances > 1:
+            site = self.nginx_upstream() + site.replace(f"http://127.0.0.1:{PORTCULLIS_PORT}", "http://portcullis_instances")
+            for name in ("portcullis-location.conf", "portcullis-authrequest.conf"):
+                path = os.path.join(folder, "snippets", name)
+                write_file(path, read_file(path).replace(f"http://127.0.0.1:{PORTCULLIS_PORT}", "http://portcullis_instances"))
         write_file(os.path.join(folder, "site.conf"), site)
         main = f"""daemon off;
 master_process off;
@@ -199,7 +228,8 @@ pid {folder}/nginx.pid;
 error_log {folder}/logs/error.log info;
 events {{ worker_connections 256; }}
 http {{
-    access_log {folder}/logs/access.log;
+    log_format upstream '$request $status upstream=$upstream_addr';
+    access_log {folder}/logs/access.log upstream;
     client_body_temp_path {folder}/body;
     proxy_temp_path {folder}/proxy;
     fastcgi_temp_path {folder}/fastcgi;
@@ -212,6 +242,15 @@ http {{
         self.extra_logs = [os.path.join(folder, "logs/error.log")]
         process, log = self.start("nginx", ["nginx", "-p", folder, "-c", os.path.join(folder, "nginx.conf")], "nginx.log", HTTPS_PORT)
         return process, log
+
+    def nginx_upstream(self):
+        """The shipped upstream of three instances (deploy/nginx/portcullis-instances.conf), on the test's ports."""
+        upstream = read_file(os.path.join(ROOT, "deploy/nginx/portcullis-instances.conf"))
+        for index, port in enumerate(self.instance_ports()):
+            upstream = upstream.replace(f"127.0.0.1:{9091 + index};", f"127.0.0.1:{port};")
+        expect(all(f"127.0.0.1:{port};" in upstream for port in self.instance_ports()), "the shipped upstream lists every instance",
+               self.instance_ports(), upstream)
+        return upstream + "\n"
 
     def start_haproxy(self):
         folder = os.path.join(self.work, "haproxy")
@@ -235,7 +274,14 @@ http {{
 
     def cleanup(self):
         self.stop()
+        if self.database:
+            psql(self.socket, f"DROP DATABASE IF EXISTS {self.database} WITH (FORCE)")
         shutil.rmtree(self.work, ignore_errors=True)
+
+
+def psql(socket, statement):
+    subprocess.run(["psql", "-h", socket, "-U", "postgres", "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-qc", statement],
+                   check=True, capture_output=True)
 
 
 def read_file(path):
@@ -453,6 +499,48 @@ def run_flows(stack, proxy, user, driver, post_status):
                f"a denied {method} gets the 403 page", "403 with the page", output[-600:])
 
 
+def verify_on(port, token):
+    """What one instance answers for a session cookie, asked directly (not through the proxy)."""
+    result = subprocess.run(["curl", "-s", "--max-time", "10", "-o", "/dev/null", "-w", "%{http_code}", "-H", "X-Forwarded-Proto: https",
+                             "-H", "X-Forwarded-Host: app.example.com", "-H", "X-Forwarded-URI: /reports", "-H", "Accept: application/json",
+                             "--cookie", f"portcullis_session={token}", f"http://127.0.0.1:{port}/api/authz/forward-auth"],
+                            capture_output=True, text=True)
+    return result.stdout
+
+
+def check_instances(stack, user, driver):
+    """Several instances as one: the browser's session verifies on each; a login through the proxy
+    with a code used on another instance is refused; `session revoke` reaches every instance within a second."""
+    from selenium.webdriver.common.by import By
+    token = session_cookie(driver)["value"]
+    answers = [verify_on(port, token) for port in stack.instance_ports()]
+    expect(answers == ["200"] * stack.instances, "the browser's session on every instance, asked directly", ["200"] * stack.instances, answers)
+    # 8 logins with one code, one after another through the proxy's round robin: exactly one session
+    # (a device of its own, whose codes nothing above used).
+    password = stack.users[user][0]
+    code = totp(json.loads(stack.portcullis("user", "otp", "add", user, "--label", "instances", "--json"))["secret"])
+    sessions = 0
+    for attempt in range(8):
+        jar = os.path.join(stack.work, f"jar-{attempt}")
+        page = curl("-c", jar, "-b", jar, PORTAL + "/login")
+        token_match = re.search(r'name="csrf" value="([^"]+)"', page)
+        expect(token_match is not None, "the login form has a CSRF token", "csrf", page[:300])
+        curl("-c", jar, "-b", jar, "-o", "/dev/null", "--data-urlencode", f"csrf={token_match.group(1)}", "--data-urlencode", f"username={user}",
+             "--data-urlencode", f"password={password}", "--data-urlencode", f"code={code}", PORTAL + "/login")
+        sessions += "portcullis_session" in read(jar)
+    expect(sessions == 1, "8 logins with one code over the instances", "1 session", sessions)
+    # The proxy did spread the portal's pages over every instance.
+    served = read_file(os.path.join(stack.work, "nginx/logs/access.log"))
+    unused = [port for port in stack.instance_ports() if f"upstream=127.0.0.1:{port}" not in served]
+    expect(not unused, "nginx sent portal requests to every instance", "all of them", f"never to {unused}")
+    stack.portcullis("session", "revoke", "--user", user)
+    deadline = time.time() + 1.5
+    while time.time() < deadline and any(verify_on(port, token) != "401" for port in stack.instance_ports()):
+        time.sleep(0.05)
+    answers = [verify_on(port, token) for port in stack.instance_ports()]
+    expect(answers == ["401"] * stack.instances, "a revoked session on every instance within 1.5 s", ["401"] * stack.instances, answers)
+
+
 def session_of_other_domain(stack, user):
     """Logs `user` in at the portal of the second cookie domain (home.test), directly; returns the session token."""
     import http.client
@@ -501,9 +589,12 @@ def main():
     parser.add_argument("--bin", required=True, help="the portcullis binary")
     parser.add_argument("--proxies", default="caddy,nginx,haproxy")
     parser.add_argument("--screenshots", help="save login page screenshots into this folder")
+    parser.add_argument("--instances", type=int, default=1, help="serve instances sharing one PostgreSQL database (nginx only)")
     arguments = parser.parse_args()
+    if arguments.instances > 1 and arguments.proxies != "nginx":
+        sys.exit("--instances runs behind nginx only: give --proxies nginx")
 
-    stack = Stack(arguments.bin)
+    stack = Stack(arguments.bin, instances=arguments.instances)
     failures = 0
     driver = None
     try:
@@ -522,6 +613,9 @@ def main():
                 if proxy == "nginx":
                     check_host_mismatch(stack, "mallory-nginx")
                     check_http_redirect()
+                if stack.instances > 1:
+                    check_instances(stack, f"alice-{proxy}", driver)
+                    print(f"{stack.instances} instances on PostgreSQL: ", end="", flush=True)
                 if proxy == proxies[0]:
                     import account
                     checked = account.run_account_flows(stack, proxy, driver, shots=arguments.screenshots)

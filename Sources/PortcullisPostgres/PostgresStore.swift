@@ -38,15 +38,25 @@ public final class PostgresStore: Store {
     /// How long an operation waits for a connection before it fails with ``StoreError/Code/unavailable``
     /// (the pool itself would wait a minute while the server is down).
     let leaseTimeout: Duration
+    /// Raised as any instance commits a change (``changeChannel``), by ``listener``.
+    public let changeSignal: ChangeSignal?
+    /// Listens for the change notifications on a connection of its own, reconnecting when it breaks.
+    private let listener: Task<Void, Never>
 
-    private init(client: PostgresClient, runner: Task<Void, Never>, logger: Logger, place: String, timers: StoreTimers, leaseTimeout: Duration) {
+    private init(client: PostgresClient, runner: Task<Void, Never>, logger: Logger, place: String, timers: StoreTimers, leaseTimeout: Duration,
+                 changeSignal: ChangeSignal, listener: Task<Void, Never>) {
         self.client = client
         self.runner = runner
         self.logger = logger
         self.place = place
         self.timers = timers
         self.leaseTimeout = leaseTimeout
+        self.changeSignal = changeSignal
+        self.listener = listener
     }
+
+    /// The channel every change is announced on (`NOTIFY`, sent as its transaction commits).
+    static let changeChannel = "portcullis_changes"
 
     /// Connects to the database of `settings` and brings its schema up to date; of several instances
     /// starting at once, one migrates and the others wait for it.
@@ -76,15 +86,45 @@ public final class PostgresStore: Store {
         configuration.options.additionalStartupParameters = sessionSettings
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         let runner = Task { await client.run() }
+        let signal = ChangeSignal()
+        let listenerConfiguration = try connectionConfiguration(settings, password: password, tls: tls)
+        let listener = Task { await listen(listenerConfiguration, signal: signal, logger: logger) }
         let store = PostgresStore(client: client, runner: runner, logger: logger, place: place, timers: StoreTimers(factory: metrics),
-                                  leaseTimeout: leaseTimeout)
+                                  leaseTimeout: leaseTimeout, changeSignal: signal, listener: listener)
         do {
             try await store.migrate()
         } catch {
+            listener.cancel()
             runner.cancel()
             throw error
         }
         return store
+    }
+
+    /// Follows ``changeChannel`` until cancelled; after each (re)connection the signal is raised
+    /// once, since changes may have been committed while nobody listened.
+    static func listen(_ configuration: PostgresConnection.Configuration, signal: ChangeSignal, logger: Logger) async {
+        while !Task.isCancelled {
+            do {
+                let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
+                do {
+                    try await withTaskCancellationHandler {
+                        try await connection.listen(on: changeChannel) { notifications in
+                            signal.signal()
+                            for try await _ in notifications { signal.signal() }
+                        }
+                    } onCancel: {
+                        connection.close().whenComplete { _ in }
+                    }
+                } catch {
+                    if !Task.isCancelled { logger.debug("the change notifications stopped; reconnecting", metadata: ["error": "\(error)"]) }
+                }
+                try? await connection.close()
+            } catch {
+                if !Task.isCancelled { logger.debug("cannot listen for change notifications; the log is polled meanwhile", metadata: ["error": "\(error)"]) }
+            }
+            try? await Task.sleep(for: .seconds(1))
+        }
     }
 
     /// Connects once to the database of `settings`, changing nothing, and returns the schema version
@@ -112,6 +152,21 @@ public final class PostgresStore: Store {
     /// keeps trying, while this says at once what is wrong (no server, no database, a refused login).
     @discardableResult
     static func probe(_ settings: PostgresSettings, password: String?, tls: (configuration: TLSConfiguration, required: Bool)?, logger: Logger) async throws -> Int {
+        let configuration = try connectionConfiguration(settings, password: password, tls: tls)
+        do {
+            let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
+            defer { Task { try? await connection.close() } }
+            let database = Database(connection: connection, logger: logger)
+            guard try await database.row("SELECT to_regclass('schema_migrations') IS NOT NULL AS migrated")?.bool("migrated") == true else { return 0 }
+            return try await database.row("SELECT COALESCE(MAX(version), 0) AS version FROM schema_migrations")?.int("version") ?? 0
+        } catch {
+            throw translate(error, doing: "connect", place: settings.description)
+        }
+    }
+
+    /// The configuration of a connection of its own (the probe, the listener), as the pool's.
+    static func connectionConfiguration(_ settings: PostgresSettings, password: String?,
+                                        tls: (configuration: TLSConfiguration, required: Bool)?) throws -> PostgresConnection.Configuration {
         var configuration: PostgresConnection.Configuration
         if let socket = settings.unixSocketPath {
             configuration = .init(unixSocketPath: socket, username: settings.username, password: password, database: settings.database)
@@ -126,15 +181,7 @@ public final class PostgresStore: Store {
         }
         configuration.options.connectTimeout = .seconds(Int64(connectTimeout.components.seconds))
         configuration.options.additionalStartupParameters = sessionSettings
-        do {
-            let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
-            defer { Task { try? await connection.close() } }
-            let database = Database(connection: connection, logger: logger)
-            guard try await database.row("SELECT to_regclass('schema_migrations') IS NOT NULL AS migrated")?.bool("migrated") == true else { return 0 }
-            return try await database.row("SELECT COALESCE(MAX(version), 0) AS version FROM schema_migrations")?.int("version") ?? 0
-        } catch {
-            throw translate(error, doing: "connect", place: settings.description)
-        }
+        return configuration
     }
 
     /// The TLS of `settings`: nil for none, else the configuration and whether the server must offer it.
@@ -243,7 +290,9 @@ public final class PostgresStore: Store {
     }
 
     public func close() async throws {
+        listener.cancel()
         runner.cancel()
+        await listener.value
         await runner.value
     }
 

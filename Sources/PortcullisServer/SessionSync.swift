@@ -28,6 +28,9 @@ public struct SessionSync: Service {
     public var changesKept = 100_000
     /// The most changes read at once.
     static let changesPerRead = 1000
+    /// After a signal, how long to let more changes come before reading them all at once (a burst
+    /// of logins elsewhere costs one read, not one per login).
+    static let signalCoalescing: Duration = .milliseconds(20)
     /// Called with a user whose record, devices or app passwords changed: forget what was checked
     /// against them (lingering Basic credentials).
     var onUserChanged: @Sendable (Int64) -> Void = { _ in }
@@ -115,7 +118,17 @@ public struct SessionSync: Service {
         var lastPurge = clock.now()
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
-                try await cancelWhenGracefulShutdown { try await Task.sleep(for: pollInterval) }
+                try await cancelWhenGracefulShutdown {
+                    if let signal = store.changeSignal {
+                        // Woken as another instance commits a change; the poll stays as the fallback
+                        // for a notification lost (a reconnection).
+                        await signal.wait(upTo: pollInterval)
+                        try Task.checkCancellation()
+                        try await Task.sleep(for: Self.signalCoalescing)
+                    } else {
+                        try await Task.sleep(for: pollInterval)
+                    }
+                }
             } catch {
                 return
             }

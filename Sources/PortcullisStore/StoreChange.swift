@@ -109,4 +109,11 @@ public protocol ChangeLogStore: Sendable {
     /// Forgets all but the newest `count` changes (a reader further behind reloads everything).
     /// Returns how many were removed.
     func pruneChanges(keepingLast count: Int) async throws -> Int
+    /// Signals changes logged by any instance as they commit, when the backend can (PostgreSQL's
+    /// `NOTIFY`); nil when the log must be polled (SQLite).
+    var changeSignal: ChangeSignal? { get }
+}
+
+extension ChangeLogStore {
+    public var changeSignal: ChangeSignal? { nil }
 }

@@ -103,6 +103,7 @@ import Glibc
         let harness = try CLIHarness()
         defer { harness.remove() }
         let secret = try AttackerTests.addUser(harness, "alice", password: "alice's pass")
+        let bobSecret = try AttackerTests.addUser(harness, "bob", password: "bob's pass")
         let server = try ServerProcess(harness)
         defer { server.stop() }
         let jar = "jar-stop"
@@ -116,16 +117,17 @@ import Glibc
         let before = try ProcessRunner.run("sqlite3", [database, "SELECT last_activity - created_at FROM sessions"]).stdout
         #expect(before.trimmingCharacters(in: .whitespacesAndNewlines) == "0")
 
-        // A second login, sent just before SIGTERM: it is answered, not cut off. (The code of the next
-        // step: the current one was used, and a used code is refused.)
-        let nextCode = OTPVerifier.code(for: TOTP.step(at: Int64(Date().timeIntervalSince1970), period: 30) + 1, secret: secret, parameters: OTPParameters())
+        // A second login, sent just before SIGTERM: it is answered, not cut off. (Another user's: alice's
+        // current code was used, and the code of her next step can fall outside her window when her first
+        // login crossed a 30-s boundary and recorded a drift.)
+        let bobCode = AttackerTests.code(bobSecret)
         let page = try server.curl(["-s", "-c", "jar-late", "-b", "jar-late", server.url("/login")])
         let token = try #require(page.stdout.firstMatch(of: /name="csrf" value="([^"]+)"/)?.1)
         let late = Process()
         late.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         late.arguments = ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "20", "-c", "jar-late", "-b", "jar-late",
-                          "-H", "X-Forwarded-For: 198.51.100.8", "--data-urlencode", "csrf=\(token)", "--data-urlencode", "username=alice",
-                          "--data-urlencode", "password=alice's pass", "--data-urlencode", "code=\(nextCode)", server.url("/login")]
+                          "-H", "X-Forwarded-For: 198.51.100.8", "--data-urlencode", "csrf=\(token)", "--data-urlencode", "username=bob",
+                          "--data-urlencode", "password=bob's pass", "--data-urlencode", "code=\(bobCode)", server.url("/login")]
         late.currentDirectoryURL = harness.directory.url
         let answer = Pipe()
         late.standardOutput = answer

@@ -144,7 +144,7 @@ let package = Package(
         .target(name: "CHeapUsage", path: "Tests/CHeapUsage"),
         .testTarget(
             name: "PortcullisCLITests",
-            dependencies: ["portcullis", "portcullis-store-probe", "PortcullisCore", "PortcullisStore", "PortcullisTestSupport"],
+            dependencies: ["portcullis", "portcullis-store-probe", "PortcullisCore", "PortcullisStore", "PortcullisPostgres", "PortcullisTestSupport"],
             swiftSettings: strictSettings
         ),
     ]

@@ -153,6 +153,22 @@ enum PostgresMigrations {
             """,
             "CREATE INDEX invitations_user ON invitations(user_id)",
         ]),
+        // HTTP Basic credentials accepted recently, shared by the instances (the HMAC only); SQLite's step 10.
+        (2, [
+            """
+            CREATE TABLE basic_lingers (
+                key BYTEA PRIMARY KEY,
+                user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                app_password_id BIGINT,
+                auth_level BIGINT NOT NULL,
+                accepted_at BIGINT NOT NULL,
+                last_used BIGINT NOT NULL,
+                expires_at BIGINT NOT NULL
+            )
+            """,
+            "CREATE INDEX basic_lingers_user ON basic_lingers(user_id)",
+            "CREATE INDEX basic_lingers_expiry ON basic_lingers(expires_at)",
+        ]),
     ]
 
     static var latestVersion: Int { steps.last?.version ?? 0 }

@@ -10,6 +10,7 @@ extension PostgresStore {
     static func log(_ kind: StoreChange.Kind, userID: Int64?, sessionHash: [UInt8]? = nil, on database: Database) async throws {
         try await database.execute(
             "INSERT INTO changes (at, kind, user_id, session_hash) VALUES (\(unescaped: now), \(kind.rawValue), \(userID), \(sessionHash.map(bytea)))")
+        if kind.changesCredentials, let userID { try await forgetBasicLingers(ofUser: userID, on: database) }
         // Delivered to every listening instance when the transaction commits; several in one are one.
         try await database.execute("SELECT pg_notify(\(changeChannel), '')")
     }

@@ -5,11 +5,13 @@ import Synchronization
 /// Basic credentials accepted recently, so a client can resend them on every request without a
 /// password hash each time (mod_authn_otp's "linger").
 ///
-/// Entries are keyed by an HMAC — under a key that lives only in this process's memory — of the
-/// `Authorization` header exactly as the client sent it and (with `basic.logout_on_ip_change`) the
-/// client's address; the credential itself is never kept. A hit therefore needs no parsing: the same
-/// header bytes were checked when the entry was made. Bounded: past ``capacity`` the oldest entry
-/// goes. Indexed by user, so that a change of one user forgets only that user's credentials.
+/// Entries are keyed by an HMAC — under a key the instances on one store share (``SharedKey/basicLinger``)
+/// — of the `Authorization` header exactly as the client sent it and (with `basic.logout_on_ip_change`)
+/// the client's address; the credential itself is never kept. A hit therefore needs no parsing: the
+/// same header bytes were checked when the entry was made. The same key names the credential's
+/// ``BasicLingerRecord`` in the store, through which another instance learns of it. Bounded: past
+/// ``capacity`` the oldest entry goes. Indexed by user, so that a change of one user forgets only
+/// that user's credentials.
 public final class BasicLingerCache: Sendable {
     struct Entry: Sendable {
         var identity: Identity
@@ -20,6 +22,7 @@ public final class BasicLingerCache: Sendable {
         var lastUsed: Int64
         /// Set for app passwords, whose last use is recorded.
         var appPasswordID: Int64?
+        /// The last use written to the store (the credential's record, and the app password's).
         var lastRecorded: Int64
     }
 
@@ -35,19 +38,39 @@ public final class BasicLingerCache: Sendable {
         }
     }
 
+    /// A use of a lingering credential to write to the store.
+    struct RecordedUse: Equatable {
+        /// The app password used, if the credential is one.
+        var appPasswordID: Int64?
+    }
+
     private let table = Mutex(Table())
-    /// HMAC-SHA256 with the process's key already applied: each use copies it instead of keying anew.
+    /// HMAC-SHA256 with the shared key already applied: each use copies it instead of keying anew.
     private let keyedMAC: HMAC<SHA256>
     let settings: BasicAuthConfiguration
     public let capacity: Int
-    /// An app password's last use is written at most this often.
-    static let useRecordInterval: Int64 = 60
 
-    /// A cache with a fresh random HMAC key.
-    public init(settings: BasicAuthConfiguration, capacity: Int = 100_000) {
+    /// A cache keyed with `key` (the instances' shared key), or with a fresh random key when nil
+    /// (credentials then linger on this instance only).
+    public init(settings: BasicAuthConfiguration, key: [UInt8]? = nil, capacity: Int = 100_000) {
         self.settings = settings
         self.capacity = max(1, capacity)
-        self.keyedMAC = HMAC<SHA256>(key: SymmetricKey(size: .bits256))
+        self.keyedMAC = HMAC<SHA256>(key: key.map { SymmetricKey(data: $0) } ?? SymmetricKey(size: .bits256))
+    }
+
+    /// How often a lingering credential's use is written to the store: often enough that another
+    /// instance judges `basic.idle` from it within this much, at most once a minute.
+    var useRecordInterval: Int64 {
+        settings.idle > 0 ? min(60, max(1, settings.idle / 4)) : 60
+    }
+
+    /// Whether a credential accepted at `acceptedAt` and last used at `lastUsed` still lingers at `now`.
+    /// `usedElsewhere`: the last use is the one the store knows, which may be up to
+    /// ``useRecordInterval`` behind the instance that used it last.
+    func lingers(acceptedAt: Int64, lastUsed: Int64, now: Int64, usedElsewhere: Bool = false) -> Bool {
+        let idleBound = settings.idle + (usedElsewhere ? useRecordInterval : 0)
+        // Saturating: a record read from the store may hold any time.
+        return now < acceptedAt.addingSaturating(settings.linger) && (settings.idle == 0 || now < lastUsed.addingSaturating(idleBound))
     }
 
     /// The table key for the `Authorization` header a client sent; nil for a header longer than any
@@ -64,36 +87,47 @@ public final class BasicLingerCache: Sendable {
         return mac.finalize().withUnsafeBytes { SessionKey($0) }
     }
 
-    /// The identity and level of a credential still lingering at `now`, and an app password use to
-    /// record, if due.
-    func use(_ key: SessionKey, now: Int64) -> (identity: Identity, level: AuthLevel, recordUse: Int64?)? {
-        table.withLock { table in
+    /// The identity and level of a credential still lingering at `now`, and a use to record in the
+    /// store, if due.
+    func use(_ key: SessionKey, now: Int64) -> (identity: Identity, level: AuthLevel, recordUse: RecordedUse?)? {
+        let interval = useRecordInterval
+        return table.withLock { table in
             guard var entry = table.entries[key] else { return nil }
-            let lingering = now < entry.acceptedAt + settings.linger && (settings.idle == 0 || now < entry.lastUsed + settings.idle)
-            guard lingering else {
+            guard now < entry.acceptedAt.addingSaturating(settings.linger) else {
                 table.remove(key)
                 return nil
             }
+            // Idle here: kept, so that a use the store knows of is judged against the last one here.
+            guard lingers(acceptedAt: entry.acceptedAt, lastUsed: entry.lastUsed, now: now) else { return nil }
             entry.lastUsed = max(entry.lastUsed, now)
-            var recordUse: Int64?
-            if let id = entry.appPasswordID, now - entry.lastRecorded >= Self.useRecordInterval {
+            var recordUse: RecordedUse?
+            if now - entry.lastRecorded >= interval {
                 entry.lastRecorded = now
-                recordUse = id
+                recordUse = RecordedUse(appPasswordID: entry.appPasswordID)
             }
             table.entries[key] = entry
             return (entry.identity, entry.level, recordUse)
         }
     }
 
-    /// Remembers an accepted credential of user `userID`.
-    func insert(_ key: SessionKey, identity: Identity, level: AuthLevel, userID: Int64, appPasswordID: Int64?, now: Int64) {
+    /// The last use of a credential on this instance, also when it has gone idle here.
+    func lastUse(of key: SessionKey) -> Int64? {
+        table.withLock { $0.entries[key]?.lastUsed }
+    }
+
+    /// Remembers a credential of user `userID` accepted at `acceptedAt` (here, or by another
+    /// instance) and last used at `lastUsed`.
+    /// `lastRecorded`: the last use the store knows, when older than `lastUsed`.
+    func insert(_ key: SessionKey, identity: Identity, level: AuthLevel, userID: Int64, appPasswordID: Int64?, acceptedAt: Int64, lastUsed: Int64,
+                lastRecorded: Int64? = nil) {
         table.withLock { table in
             if table.entries[key] == nil, table.entries.count >= capacity,
                let oldest = table.entries.min(by: { $0.value.lastUsed < $1.value.lastUsed }) {
                 table.remove(oldest.key)
             }
             table.remove(key)
-            table.entries[key] = Entry(identity: identity, level: level, userID: userID, acceptedAt: now, lastUsed: now, appPasswordID: appPasswordID, lastRecorded: now)
+            table.entries[key] = Entry(identity: identity, level: level, userID: userID, acceptedAt: acceptedAt, lastUsed: lastUsed,
+                                       appPasswordID: appPasswordID, lastRecorded: min(lastRecorded ?? lastUsed, lastUsed))
             table.keysByUser[userID, default: []].insert(key)
         }
     }

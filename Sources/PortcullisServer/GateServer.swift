@@ -43,19 +43,17 @@ public struct GateServer {
         if let dummyHash { dummy = dummyHash } else { dummy = try await Authenticator.makeDummyHash(vault: vault) }
         let authenticator = Authenticator(vault: vault, configuration: configuration, dummyHash: dummy, logger: logger)
         // A form served by one instance is posted to whichever the proxy picks: they share the CSRF key.
-        let csrfKey: [UInt8]?
-        do {
-            csrfKey = try await vault.sharedKey(named: SharedKey.csrf)
-        } catch let error as StoreError where error.code == .storageKey {
-            // The health check reports the key problem; until it is fixed, forms work on this instance only.
-            logger.error("The forms' shared CSRF key cannot be read or made with this storage key (\(error.message)); until a restart with the right key, a form works only on the instance that served it.")
-            csrfKey = nil
-        }
+        let csrfKey = try await sharedKey(SharedKey.csrf, of: vault, logger: logger,
+                                          meanwhile: "a form works only on the instance that served it")
         let portal = Portal(gate: gate, authenticator: authenticator, store: vault.store, logger: logger, csrfKey: csrfKey)
         let router = Router(context: GateContext.self)
         router.add(middleware: RequestIDMiddleware(resolver: gate.resolver))
         let basicGate = BasicGate(authenticator: authenticator, regulator: portal.regulator, store: vault.store)
-        let basic = BasicSupport(settings: configuration.basic, cache: BasicLingerCache(settings: configuration.basic), gate: basicGate)
+        // Lingering Basic credentials are keyed alike on every instance, so one accepted here works on the others.
+        let lingerKey = try await sharedKey(SharedKey.basicLinger, of: vault, logger: logger,
+                                            meanwhile: "a Basic credential lingers only on the instance that accepted it")
+        let basic = BasicSupport(settings: configuration.basic, cache: BasicLingerCache(settings: configuration.basic, key: lingerKey), gate: basicGate,
+                                 logger: logger)
         // The verify answer's page leaves the logo out: proxies such as HAProxy build it in one buffer.
         VerifyRoutes.add(to: router, gate: gate, basic: basic)
         router.add(middleware: StoreOutageMiddleware(portal: portal))
@@ -87,6 +85,17 @@ public struct GateServer {
         let sampler = MetricsSampler(metrics: metrics, store: vault.store, cache: cache, pool: vault.hashPool, clock: clock)
         return GateServer(gate: gate, portal: portal, sync: sync, housekeeping: housekeeping, router: router, basic: basic, sampler: sampler,
                           configuration: configuration)
+    }
+
+    /// The key the instances share under `name`, or nil when this storage key can neither read nor
+    /// make it: the health check reports the key problem, and the log says what works `meanwhile`.
+    private static func sharedKey(_ name: String, of vault: Vault, logger: Logger, meanwhile: String) async throws -> [UInt8]? {
+        do {
+            return try await vault.sharedKey(named: name)
+        } catch let error as StoreError where error.code == .storageKey {
+            logger.error("The shared key '\(name)' cannot be read or made with this storage key (\(error.message)); until a restart with the right key, \(meanwhile).")
+            return nil
+        }
     }
 
     /// Puts `new` in force for what a reload can change (``Configuration/reloading(from:)``):

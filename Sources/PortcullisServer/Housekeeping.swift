@@ -3,7 +3,8 @@ public import PortcullisStore
 public import ServiceLifecycle
 
 /// Forgets what the store need not keep, in the background: audit entries past `audit.retention`,
-/// failures outside the regulation window, bans that ended.
+/// failures outside the regulation window, bans that ended, invitations and lingering Basic
+/// credentials past their expiry.
 public struct Housekeeping: Service {
     let store: any Store
     let clock: GateClock
@@ -29,6 +30,7 @@ public struct Housekeeping: Service {
         let audit = try await store.purgeAudit(before: now - auditRetention)
         _ = try await store.purgeRegulation(before: now - regulationWindow())
         _ = try await store.purgeInvitations(before: now)
+        _ = try await store.purgeBasicLingers(before: now)
         if audit > 0 { logger.info("audit retention: removed \(audit) entries older than \(auditRetention / 86_400) days") }
         return audit
     }

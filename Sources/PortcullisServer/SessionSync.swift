@@ -4,7 +4,8 @@ public import PortcullisStore
 public import ServiceLifecycle
 
 /// Keeps the in-memory sessions and the store in step, in the background:
-/// - performs the writes the verify path enqueued (activity, ended sessions);
+/// - performs the writes the verify path enqueued (activity, ended sessions, uses of lingering
+///   Basic credentials);
 /// - follows the store's change log (a logout elsewhere, `portcullis session revoke`, a user
 ///   changed or removed, a device or app password added or removed) within ``pollInterval``,
 ///   applying each change to what depends on it only; when this server fell behind the pruned log,
@@ -13,7 +14,7 @@ public import ServiceLifecycle
 ///
 /// Store reads happen outside the cache's lock; the cache then takes small deltas under it.
 public struct SessionSync: Service {
-    let store: any SessionStore & ChangeLogStore & AppPasswordStore
+    let store: any SessionStore & ChangeLogStore & AppPasswordStore & BasicLingerStore
     let cache: SessionCache
     let writes: SessionWrites
     let clock: GateClock
@@ -42,7 +43,7 @@ public struct SessionSync: Service {
     var afterPoll: @Sendable () async -> Void = {}
 
     /// - Parameter sequence: what ``startingSequence(store:)`` returned.
-    public init(store: any SessionStore & ChangeLogStore & AppPasswordStore, cache: SessionCache, writes: SessionWrites, clock: GateClock, logger: Logger, changesAfter sequence: Int64) {
+    public init(store: any SessionStore & ChangeLogStore & AppPasswordStore & BasicLingerStore, cache: SessionCache, writes: SessionWrites, clock: GateClock, logger: Logger, changesAfter sequence: Int64) {
         self.store = store
         self.cache = cache
         self.writes = writes
@@ -106,6 +107,8 @@ public struct SessionSync: Service {
                     _ = try await store.deleteSession(idHash: idHash)
                 case .appPasswordUsed(let id, let time):
                     try await store.touchAppPassword(id: id, at: time)
+                case .basicLingerUsed(let key, let time):
+                    try await store.touchBasicLinger(key: key, at: time)
                 }
             } catch {
                 logger.warning("could not write a session change to the store", metadata: ["error": "\(error)"])

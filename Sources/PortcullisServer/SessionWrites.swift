@@ -8,6 +8,9 @@ public struct SessionWrites: Sendable {
         case delete(idHash: [UInt8])
         /// Record an app password's use (at most once a minute per lingering credential).
         case appPasswordUsed(id: Int64, at: Int64)
+        /// Record a lingering Basic credential's use (its ``BasicLingerRecord`` key), so that other
+        /// instances judge `basic.idle` by it.
+        case basicLingerUsed(key: [UInt8], at: Int64)
     }
 
     let continuation: AsyncStream<Write>.Continuation

@@ -2,6 +2,7 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import PortcullisCore
+import PortcullisStore
 import Logging
 
 /// The endpoints proxies call on every request: forward auth, auth request, and their aliases.
@@ -107,9 +108,12 @@ enum VerifyRoutes {
                                    style: style, cookie: cookie))
         }
         if let (identity, level) = basic.lingeringIdentity(key, now: now, writes: gate.writes) { return authorized(identity, level) }
+        // Accepted by another instance (the proxy spreads the client's requests): its code was used there.
+        if let (identity, level) = try await basic.sharedLingeringIdentity(key, now: now, writes: gate.writes) { return authorized(identity, level) }
+        let checkedAfter = try await basic.store.latestChangeSequence()
         switch try await basic.gate.check(credentials, client: client, now: now) {
         case .allowed(let identity, let level, let userID, let appPasswordID):
-            basic.cache.insert(key, identity: identity, level: level, userID: userID, appPasswordID: appPasswordID, now: now)
+            await basic.remember(key, identity: identity, level: level, userID: userID, appPasswordID: appPasswordID, now: now, checkedAfter: checkedAfter)
             return authorized(identity, level)
         case .refused:
             var answer = response(for: .unauthorized(location: nil), head: head)

@@ -194,7 +194,7 @@ public protocol ImportStore: Sendable {
 
 /// Everything Portcullis keeps. Each backend (SQLite, PostgreSQL) passes the same contract tests.
 public protocol Store: UserStore, OTPDeviceStore, SecretStore, SessionStore, ChangeLogStore, RegulationStore, AuditStore, AppPasswordStore, ImportStore,
-    RecoveryCodeStore, InvitationStore, CopyableStore {
+    RecoveryCodeStore, InvitationStore, CopyableStore, BasicLingerStore {
     /// Answers when the store is reachable (for health checks).
     func ping() async throws
     /// Closes connections; the store is unusable afterwards.

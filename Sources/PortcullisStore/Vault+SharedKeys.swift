@@ -34,6 +34,8 @@ extension Vault {
 public enum SharedKey {
     /// The CSRF key of the portal's forms: a form one instance served is accepted by any other.
     public static let csrf = "csrf"
+    /// The HMAC key of lingering HTTP Basic credentials: one accepted by one instance is found by the others.
+    public static let basicLinger = "basic_linger"
 
     /// The context a shared key is sealed with (it binds the sealed value to its name).
     public static func context(_ name: String) -> String { "portcullis shared key " + name }

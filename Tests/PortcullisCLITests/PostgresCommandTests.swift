@@ -1,5 +1,6 @@
 import Foundation
 import PortcullisTestSupport
+import PortcullisPostgres
 import Testing
 
 /// The command line and the server on the PostgreSQL store of the test cluster (``TestPostgres``).
@@ -32,7 +33,7 @@ import Testing
         let secret = try AttackerTests.addUser(harness, "alice", password: "alice's pass")
         #expect(try TestPostgres.psql("SELECT name FROM users", database: database).contains("alice"))
         #expect(!FileManager.default.fileExists(atPath: harness.file("portcullis-data/portcullis.sqlite3")), "no SQLite file is made")
-        #expect(try harness.run(["config", "check"]).stdout.contains("(answers; schema version 1)"))
+        #expect(try harness.run(["config", "check"]).stdout.contains("(answers; schema version \(PostgresStore.schemaVersion))"))
 
         let first = try ServerProcess(harness)
         defer { first.stop() }

@@ -4,7 +4,7 @@ import Synchronization
 /// A session store that forwards to a real one, counting the reads of single sessions and able to
 /// hold back reads of a user's sessions (what the session sync does when a user changed) until
 /// released, so tests can see what the verify path does meanwhile.
-final class ObservedSessionStore: SessionStore, ChangeLogStore, AppPasswordStore {
+final class ObservedSessionStore: SessionStore, ChangeLogStore, AppPasswordStore, BasicLingerStore {
     let base: SQLiteStore
     private let state = Mutex(State())
 
@@ -53,4 +53,10 @@ final class ObservedSessionStore: SessionStore, ChangeLogStore, AppPasswordStore
     func appPassword(hash: [UInt8]) async throws -> (AppPasswordRecord, UserRecord)? { try await base.appPassword(hash: hash) }
     func removeAppPassword(userID: Int64, label: String) async throws { try await base.removeAppPassword(userID: userID, label: label) }
     func touchAppPassword(id: Int64, at unixTime: Int64) async throws { try await base.touchAppPassword(id: id, at: unixTime) }
+    func rememberBasicLinger(_ record: BasicLingerRecord, unlessUserChangedAfter sequence: Int64) async throws -> Bool {
+        try await base.rememberBasicLinger(record, unlessUserChangedAfter: sequence)
+    }
+    func basicLinger(key: [UInt8], at unixTime: Int64) async throws -> (BasicLingerRecord, UserRecord)? { try await base.basicLinger(key: key, at: unixTime) }
+    func touchBasicLinger(key: [UInt8], at unixTime: Int64) async throws { try await base.touchBasicLinger(key: key, at: unixTime) }
+    func purgeBasicLingers(before unixTime: Int64) async throws -> Int { try await base.purgeBasicLingers(before: unixTime) }
 }

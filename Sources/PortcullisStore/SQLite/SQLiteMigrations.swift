@@ -155,6 +155,22 @@ enum SQLiteMigrations {
             """,
             "CREATE INDEX invitations_user ON invitations(user_id)",
         ]),
+        // HTTP Basic credentials accepted recently, shared by the instances on one store (the HMAC only).
+        (10, [
+            """
+            CREATE TABLE basic_lingers (
+                key BLOB PRIMARY KEY,
+                user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                app_password_id INTEGER,
+                auth_level INTEGER NOT NULL,
+                accepted_at INTEGER NOT NULL,
+                last_used INTEGER NOT NULL,
+                expires_at INTEGER NOT NULL
+            )
+            """,
+            "CREATE INDEX basic_lingers_user ON basic_lingers(user_id)",
+            "CREATE INDEX basic_lingers_expiry ON basic_lingers(expires_at)",
+        ]),
     ]
 
     static var latestVersion: Int { steps.last?.version ?? 0 }

@@ -10,6 +10,7 @@ extension SQLiteStore {
             "INSERT INTO changes (at, kind, user_id, session_hash) VALUES (CAST(strftime('%s','now') AS INTEGER), ?, ?, ?)",
             [.text(kind.rawValue), .optionalInteger(userID), sessionHash.map { .bytes($0) } ?? .null]
         )
+        if kind.changesCredentials, let userID { try await forgetBasicLingers(ofUser: userID, on: connection) }
     }
 
     public func latestChangeSequence() async throws -> Int64 {

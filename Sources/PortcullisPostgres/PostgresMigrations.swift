@@ -163,11 +163,14 @@ enum PostgresMigrations {
                 auth_level BIGINT NOT NULL,
                 accepted_at BIGINT NOT NULL,
                 last_used BIGINT NOT NULL,
-                expires_at BIGINT NOT NULL
+                expires_at BIGINT NOT NULL,
+                checked_after BIGINT NOT NULL
             )
             """,
             "CREATE INDEX basic_lingers_user ON basic_lingers(user_id)",
             "CREATE INDEX basic_lingers_expiry ON basic_lingers(expires_at)",
+            // What changed of one user since a sequence (is a lingering credential still good?).
+            "CREATE INDEX changes_user ON changes(user_id, seq)",
         ]),
     ]
 

@@ -106,7 +106,12 @@ extension PostgresStore {
 
     public func deleteSessions(userID: Int64) async throws -> Int {
         try await transaction("end a user's sessions") { database in
-            try await Self.endSessions(userID: userID, on: database)
+            let ended = try await Self.endSessions(userID: userID, on: database)
+            // Their lingering Basic credentials end too, on every instance.
+            if try await Self.forgetBasicLingers(ofUser: userID, on: database) > 0 {
+                try await Self.log(.basicCredentialsEnded, userID: userID, on: database)
+            }
+            return ended
         }
     }
 
@@ -126,7 +131,8 @@ extension PostgresStore {
     public func deleteAllSessions() async throws -> Int {
         try await transaction("end all sessions") { database in
             let count = try await database.rows("DELETE FROM sessions RETURNING user_id").count
-            if count > 0 { try await Self.log(.allSessionsEnded, userID: nil, on: database) }
+            let lingers = try await database.rows("DELETE FROM basic_lingers RETURNING user_id").count
+            if count > 0 || lingers > 0 { try await Self.log(.allSessionsEnded, userID: nil, on: database) }
             return count
         }
     }

@@ -19,6 +19,8 @@ public final class BasicLingerCache: Sendable {
         var level: AuthLevel
         var userID: Int64
         var acceptedAt: Int64
+        /// The end its store record names (an instance with a longer `basic.linger` keeps to it).
+        var expiresAt: Int64
         var lastUsed: Int64
         /// Set for app passwords, whose last use is recorded.
         var appPasswordID: Int64?
@@ -29,12 +31,22 @@ public final class BasicLingerCache: Sendable {
     struct Table {
         var entries: [SessionKey: Entry] = [:]
         var keysByUser: [Int64: Set<SessionKey>] = [:]
+        /// Counts removals; a reader notes it before its store read or check (``generation``).
+        var generation: UInt64 = 0
+        /// The generation of each user's last removal, and of the last removal of everything: an
+        /// insert whose reading began before either is stale.
+        var userRemovedAt: [Int64: UInt64] = [:]
+        var allRemovedAt: UInt64 = 0
 
         mutating func remove(_ key: SessionKey) {
             guard let entry = entries.removeValue(forKey: key) else { return }
             if keysByUser[entry.userID]?.remove(key) != nil, keysByUser[entry.userID]?.isEmpty == true {
                 keysByUser[entry.userID] = nil
             }
+        }
+
+        func isStale(userID: Int64, readSince: UInt64) -> Bool {
+            allRemovedAt > readSince || (userRemovedAt[userID] ?? 0) > readSince
         }
     }
 
@@ -49,6 +61,10 @@ public final class BasicLingerCache: Sendable {
     private let keyedMAC: HMAC<SHA256>
     let settings: BasicAuthConfiguration
     public let capacity: Int
+    /// Whether the key is the instances' shared one: only then do records in the store mean anything.
+    public let isShared: Bool
+    /// The most users whose removals are remembered one by one; past it, any earlier reading is stale.
+    static let removalsKept = 10_000
 
     /// A cache keyed with `key` (the instances' shared key), or with a fresh random key when nil
     /// (credentials then linger on this instance only).
@@ -56,6 +72,7 @@ public final class BasicLingerCache: Sendable {
         self.settings = settings
         self.capacity = max(1, capacity)
         self.keyedMAC = HMAC<SHA256>(key: key.map { SymmetricKey(data: $0) } ?? SymmetricKey(size: .bits256))
+        self.isShared = key != nil
     }
 
     /// How often a lingering credential's use is written to the store: often enough that another
@@ -88,12 +105,13 @@ public final class BasicLingerCache: Sendable {
     }
 
     /// The identity and level of a credential still lingering at `now`, and a use to record in the
-    /// store, if due.
+    /// store, if due (with `basic.idle`, for other instances to judge by; for an app password, its last use).
     func use(_ key: SessionKey, now: Int64) -> (identity: Identity, level: AuthLevel, recordUse: RecordedUse?)? {
         let interval = useRecordInterval
+        let recordsUses = settings.idle > 0
         return table.withLock { table in
             guard var entry = table.entries[key] else { return nil }
-            guard now < entry.acceptedAt.addingSaturating(settings.linger) else {
+            guard now < min(entry.expiresAt, entry.acceptedAt.addingSaturating(settings.linger)) else {
                 table.remove(key)
                 return nil
             }
@@ -101,7 +119,7 @@ public final class BasicLingerCache: Sendable {
             guard lingers(acceptedAt: entry.acceptedAt, lastUsed: entry.lastUsed, now: now) else { return nil }
             entry.lastUsed = max(entry.lastUsed, now)
             var recordUse: RecordedUse?
-            if now - entry.lastRecorded >= interval {
+            if recordsUses || entry.appPasswordID != nil, now.subtractingSaturating(entry.lastRecorded) >= interval {
                 entry.lastRecorded = now
                 recordUse = RecordedUse(appPasswordID: entry.appPasswordID)
             }
@@ -115,20 +133,29 @@ public final class BasicLingerCache: Sendable {
         table.withLock { $0.entries[key]?.lastUsed }
     }
 
+    /// Where removals stand: note it before a store read or a check whose result is then inserted.
+    var generation: UInt64 { table.withLock { $0.generation } }
+
     /// Remembers a credential of user `userID` accepted at `acceptedAt` (here, or by another
-    /// instance) and last used at `lastUsed`.
-    /// `lastRecorded`: the last use the store knows, when older than `lastUsed`.
-    func insert(_ key: SessionKey, identity: Identity, level: AuthLevel, userID: Int64, appPasswordID: Int64?, acceptedAt: Int64, lastUsed: Int64,
-                lastRecorded: Int64? = nil) {
+    /// instance), lingering until `expiresAt` at most, last used at `lastUsed`. Refused (returns
+    /// false) when the user's credentials were forgotten after `readSince` (``generation``, noted
+    /// before what this insert is based on was read): the change would otherwise be lost.
+    /// - Parameter lastRecorded: the last use the store knows, when older than `lastUsed`.
+    @discardableResult
+    func insert(_ key: SessionKey, identity: Identity, level: AuthLevel, userID: Int64, appPasswordID: Int64?, acceptedAt: Int64, expiresAt: Int64? = nil,
+                lastUsed: Int64, lastRecorded: Int64? = nil, readSince: UInt64) -> Bool {
         table.withLock { table in
+            guard !table.isStale(userID: userID, readSince: readSince) else { return false }
             if table.entries[key] == nil, table.entries.count >= capacity,
                let oldest = table.entries.min(by: { $0.value.lastUsed < $1.value.lastUsed }) {
                 table.remove(oldest.key)
             }
             table.remove(key)
-            table.entries[key] = Entry(identity: identity, level: level, userID: userID, acceptedAt: acceptedAt, lastUsed: lastUsed,
+            table.entries[key] = Entry(identity: identity, level: level, userID: userID, acceptedAt: acceptedAt,
+                                       expiresAt: expiresAt ?? acceptedAt.addingSaturating(settings.linger), lastUsed: lastUsed,
                                        appPasswordID: appPasswordID, lastRecorded: min(lastRecorded ?? lastUsed, lastUsed))
             table.keysByUser[userID, default: []].insert(key)
+            return true
         }
     }
 
@@ -137,12 +164,25 @@ public final class BasicLingerCache: Sendable {
     func removeAll(ofUser userID: Int64) {
         table.withLock { table in
             for key in table.keysByUser.removeValue(forKey: userID) ?? [] { table.entries[key] = nil }
+            table.generation &+= 1
+            if table.userRemovedAt.count >= Self.removalsKept {
+                // Too many to remember one by one: every reading begun before now is stale.
+                table.userRemovedAt = [:]
+                table.allRemovedAt = table.generation
+            } else {
+                table.userRemovedAt[userID] = table.generation
+            }
         }
     }
 
     /// Forgets every lingering credential (after a full reload, when what changed is unknown).
     func removeAll() {
-        table.withLock { $0 = Table() }
+        table.withLock { table in
+            let generation = table.generation &+ 1
+            table = Table()
+            table.generation = generation
+            table.allRemovedAt = generation
+        }
     }
 
     public var count: Int { table.withLock { $0.entries.count } }

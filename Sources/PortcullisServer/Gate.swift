@@ -26,6 +26,8 @@ public struct Gate: Sendable {
     public let mode: AuthMode
     /// Counts of verify answers and logins.
     public let metrics: GateMetrics
+    /// Whether the store answers; past `storage.outage_grace` without it, memory no longer answers.
+    public let outage: StoreOutage
 
     /// - Parameter logoDataURI: `portal.logo_file` read as a `data:` URI, for the portal's pages.
     public init(configuration: Configuration, cache: SessionCache, writes: SessionWrites, clock: GateClock, store: any SessionStore,
@@ -38,6 +40,7 @@ public struct Gate: Sendable {
         self.store = store
         self.mode = configuration.authMode
         self.metrics = metrics
+        self.outage = StoreOutage(grace: configuration.storageOutageGrace)
     }
 
     /// Answers a verify request from memory; nil when its session token must be read from the store
@@ -192,11 +195,14 @@ public struct Gate: Sendable {
 
     /// Reads the session of `token` from the store into the cache, or remembers that the store has
     /// none. A read that raced with a removal (a logout, a revocation applied meanwhile) is read again.
+    /// The store answering ends an outage: what memory holds may answer again.
     public func load(_ token: SessionToken) async throws {
         let idHash = token.storageHash
         for _ in 0..<3 {
             let since = cache.currentSequence()
-            guard let (record, user) = try await store.liveSession(idHash: idHash, at: clock.now()), !user.disabled,
+            let read = try await store.liveSession(idHash: idHash, at: clock.now())
+            outage.answered()
+            guard let (record, user) = read, !user.disabled,
                   let session = CachedSession(record: record, user: user) else {
                 cache.rememberMiss(token)
                 return
@@ -219,7 +225,10 @@ public struct Gate: Sendable {
         guard let value = Cookies.value(named: cookie.name, in: cookieHeader), let token = SessionToken(cookieValue: value) else {
             return .none
         }
-        switch cache.use(token, now: clock.now(), client: PackedAddress(client), cookieDomain: cookie.domain, policy: policy ?? self.policy) {
+        let now = clock.now()
+        // The store has not answered for longer than the grace: a session may have ended elsewhere meanwhile.
+        guard outage.trustsMemory(at: now) else { return .unknown }
+        switch cache.use(token, now: now, client: PackedAddress(client), cookieDomain: cookie.domain, policy: policy ?? self.policy) {
         case .valid(let identity, let level, let touch):
             if let touch { writes.enqueue(.touch(idHash: touch.idHash, at: touch.at)) }
             return .valid(identity, level)

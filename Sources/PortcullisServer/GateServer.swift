@@ -53,12 +53,13 @@ public struct GateServer {
         let lingerKey = try await sharedKey(SharedKey.basicLinger, of: vault, logger: logger,
                                             meanwhile: "a Basic credential lingers only on the instance that accepted it")
         let basic = BasicSupport(settings: configuration.basic, cache: BasicLingerCache(settings: configuration.basic, key: lingerKey), gate: basicGate,
-                                 logger: logger)
+                                 outage: gate.outage, logger: logger)
         // The verify answer's page leaves the logo out: proxies such as HAProxy build it in one buffer.
         VerifyRoutes.add(to: router, gate: gate, basic: basic)
         router.add(middleware: StoreOutageMiddleware(portal: portal))
         portal.add(to: router)
         var sync = SessionSync(store: vault.store, cache: cache, writes: writes, clock: clock, logger: logger, changesAfter: changesAfter)
+        sync.outage = gate.outage
         // A user, their devices or app passwords changed: that user's lingering Basic credentials are
         // checked again; nobody else's.
         sync.onUserChanged = { [cache = basic.cache] userID in cache.removeAll(ofUser: userID) }
@@ -69,6 +70,7 @@ public struct GateServer {
         vault.keys.onLoaded { old, new, source in
             logger.notice("loaded the new storage key", metadata: ["from": "\(old)", "to": "\(new)", "source": "\(source)"])
         }
+        sync.onAllSessionsEnded = { [cache = basic.cache] in cache.removeAll() }
         sync.onReload = { [cache = basic.cache] in
             cache.removeAll()
             keyWatch.markDue()

@@ -35,12 +35,16 @@ public struct SessionSync: Service {
     /// Called with a user whose record, devices or app passwords changed: forget what was checked
     /// against them (lingering Basic credentials).
     var onUserChanged: @Sendable (Int64) -> Void = { _ in }
+    /// Called when every session ended at once (`session revoke --all`): forget every lingering Basic credential.
+    var onAllSessionsEnded: @Sendable () -> Void = {}
     /// Called after everything was read again (what changed is unknown: forget everything derived).
     var onReload: @Sendable () -> Void = {}
     /// Called when the store's secrets were re-encrypted under a new storage key.
     var onStorageKeyChanged: @Sendable () async -> Void = {}
     /// Called after each reading of the change log.
     var afterPoll: @Sendable () async -> Void = {}
+    /// Where a failed reading of the change log starts an outage and a good one ends it (nil: not tracked).
+    public var outage: StoreOutage?
 
     /// - Parameter sequence: what ``startingSequence(store:)`` returned.
     public init(store: any SessionStore & ChangeLogStore & AppPasswordStore & BasicLingerStore, cache: SessionCache, writes: SessionWrites, clock: GateClock, logger: Logger, changesAfter sequence: Int64) {
@@ -119,6 +123,7 @@ public struct SessionSync: Service {
     private func followChanges() async {
         var cursor = startSequence
         var lastPurge = clock.now()
+        var graceEndLogged = false
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
                 try await cancelWhenGracefulShutdown {
@@ -137,6 +142,9 @@ public struct SessionSync: Service {
             }
             do {
                 try await applyChanges(after: &cursor)
+                if let outage, let began = outage.answered() {
+                    logger.notice("the store answers again after \(clock.now() - began) s; sessions in memory verify as before")
+                }
                 await afterPoll()
                 if clock.now() - lastPurge >= Int64(purgeInterval.components.seconds) {
                     lastPurge = clock.now()
@@ -145,7 +153,21 @@ public struct SessionSync: Service {
                 }
             } catch {
                 logger.warning("could not read session changes from the store", metadata: ["error": "\(error)"])
+                noteOutage(at: clock.now(), graceEndLogged: &graceEndLogged)
             }
+        }
+    }
+
+    /// The change log could not be read at `now`: an outage begins, or goes on. Says so once when it
+    /// begins and once when it outlasts the grace.
+    private func noteOutage(at now: Int64, graceEndLogged: inout Bool) {
+        guard let outage else { return }
+        if outage.failed(at: now) {
+            graceEndLogged = false
+            logger.error("the store does not answer: logouts and revocations elsewhere cannot reach this instance; sessions in memory keep verifying for \(outage.grace) s (storage.outage_grace)")
+        } else if !graceEndLogged, let began = outage.began, !outage.trustsMemory(at: now) {
+            graceEndLogged = true
+            logger.error("the store has not answered for \(now - began) s, longer than storage.outage_grace: sessions in memory no longer verify until it answers")
         }
     }
 
@@ -179,6 +201,7 @@ public struct SessionSync: Service {
             if let hash = change.sessionHash { cache.remove(idHash: hash) }
         case .allSessionsEnded:
             cache.removeAll()
+            onAllSessionsEnded()
         case .storageKeyChanged:
             await onStorageKeyChanged()
         default:

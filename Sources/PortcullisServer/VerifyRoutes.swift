@@ -108,12 +108,18 @@ enum VerifyRoutes {
                                    style: style, cookie: cookie))
         }
         if let (identity, level) = basic.lingeringIdentity(key, now: now, writes: gate.writes) { return authorized(identity, level) }
+        // Noted before anything is read, so that a change of the user applied meanwhile is not undone.
+        let readSince = basic.cache.generation
         // Accepted by another instance (the proxy spreads the client's requests): its code was used there.
-        if let (identity, level) = try await basic.sharedLingeringIdentity(key, now: now, writes: gate.writes) { return authorized(identity, level) }
-        let checkedAfter = try await basic.store.latestChangeSequence()
+        let checkedAfter: Int64?
+        switch try await basic.storedLinger(key, now: now, writes: gate.writes) {
+        case .lingering(let identity, let level): return authorized(identity, level)
+        case .check(let after): checkedAfter = after
+        }
         switch try await basic.gate.check(credentials, client: client, now: now) {
         case .allowed(let identity, let level, let userID, let appPasswordID):
-            await basic.remember(key, identity: identity, level: level, userID: userID, appPasswordID: appPasswordID, now: now, checkedAfter: checkedAfter)
+            await basic.remember(key, identity: identity, level: level, userID: userID, appPasswordID: appPasswordID, now: now,
+                                 checkedAfter: checkedAfter, readSince: readSince)
             return authorized(identity, level)
         case .refused:
             var answer = response(for: .unauthorized(location: nil), head: head)

@@ -20,8 +20,12 @@ public struct BasicLingerRecord: Sendable, Equatable {
     public var lastUsed: Int64
     /// When it stops lingering, whatever the instance reading it is configured with.
     public var expiresAt: Int64
+    /// The change log sequence read before the credential was checked: a change of the user logged
+    /// after it makes the record worthless (it is neither kept nor read).
+    public var checkedAfter: Int64
 
-    public init(key: [UInt8], userID: Int64, appPasswordID: Int64?, level: AuthLevel, acceptedAt: Int64, lastUsed: Int64, expiresAt: Int64) {
+    public init(key: [UInt8], userID: Int64, appPasswordID: Int64?, level: AuthLevel, acceptedAt: Int64, lastUsed: Int64, expiresAt: Int64,
+                checkedAfter: Int64) {
         self.key = key
         self.userID = userID
         self.appPasswordID = appPasswordID
@@ -29,6 +33,7 @@ public struct BasicLingerRecord: Sendable, Equatable {
         self.acceptedAt = acceptedAt
         self.lastUsed = lastUsed
         self.expiresAt = expiresAt
+        self.checkedAfter = checkedAfter
     }
 
     /// The length of ``key``.
@@ -42,14 +47,28 @@ public struct BasicLingerRecord: Sendable, Equatable {
     }
 }
 
+/// What the store holds for a lingering credential's key, and where its change log stands.
+public struct BasicLingerLookup: Sendable {
+    /// The record and its user, when it lingers.
+    public var found: (record: BasicLingerRecord, user: UserRecord)?
+    /// The change log's latest sequence, read with it: what a check made next is checked after.
+    public var latestChange: Int64
+
+    public init(found: (record: BasicLingerRecord, user: UserRecord)?, latestChange: Int64) {
+        self.found = found
+        self.latestChange = latestChange
+    }
+}
+
 /// Lingering HTTP Basic credentials, shared by the instances on one store.
 public protocol BasicLingerStore: Sendable {
     /// Keeps `record` (replacing one with its key) unless the user's record, devices or app
-    /// passwords changed after change log sequence `sequence` — read before the credential was
-    /// checked — or the log no longer says (pruned past it). Returns whether it was kept.
-    func rememberBasicLinger(_ record: BasicLingerRecord, unlessUserChangedAfter sequence: Int64) async throws -> Bool
-    /// The record with this key and its user, when it has not expired at `unixTime`.
-    func basicLinger(key: [UInt8], at unixTime: Int64) async throws -> (BasicLingerRecord, UserRecord)?
+    /// passwords changed after its ``BasicLingerRecord/checkedAfter`` sequence, or the log no longer
+    /// says (pruned past it), or the user is gone. Returns whether it was kept.
+    func rememberBasicLinger(_ record: BasicLingerRecord) async throws -> Bool
+    /// The record with this key and its user, when it has not expired at `unixTime` and nothing of
+    /// the user changed since it was checked; with the change log's latest sequence, in one read.
+    func basicLinger(key: [UInt8], at unixTime: Int64) async throws -> BasicLingerLookup
     /// Records a use of the credential (the later time is kept).
     func touchBasicLinger(key: [UInt8], at unixTime: Int64) async throws
     /// Deletes records expired before `unixTime`. Returns how many went.

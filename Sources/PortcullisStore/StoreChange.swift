@@ -13,7 +13,7 @@ public struct StoreChange: Sendable, Equatable {
         /// A session ended: logout, revocation, expiry purge, or its end seen by a server
         /// (`sessionHash`, `userID`).
         case sessionEnded = "session_ended"
-        /// Every session ended at once (no payload).
+        /// Every session and lingering Basic credential ended at once (no payload).
         case allSessionsEnded = "all_sessions_ended"
         /// The user was disabled (`userID`); their sessions ended with it, each logged as ended too.
         case userDisabled = "user_disabled"
@@ -35,6 +35,8 @@ public struct StoreChange: Sendable, Equatable {
         case appPasswordRemoved = "app_password_removed"
         /// Every secret was re-encrypted under a new storage key (no payload): servers load the new key.
         case storageKeyChanged = "storage_key"
+        /// The user's lingering HTTP Basic credentials were ended (`portcullis session revoke --user`) (`userID`).
+        case basicCredentialsEnded = "basic_credentials_ended"
 
         /// Whether what was derived from the user's record (their sessions' identity, lingering
         /// credentials) must be read again.

@@ -62,6 +62,8 @@ struct SessionCommand: AsyncParsableCommand {
                 portcullis session revoke 3fa9c2        # one session, by the ID session list shows
                 portcullis session revoke --user alice  # all of alice's sessions
                 portcullis session revoke --all         # everyone logs in again
+
+                --user and --all also end the lingering HTTP Basic credentials (password and code sent by scripts) of those users, on every instance: their next request needs a new code.
                 """
         )
         @OptionGroup var options: GlobalOptions

@@ -4,7 +4,7 @@ import Testing
 
 /// PostgreSQL stopped under a running server, then started again (issue 12 §3).
 @Suite("a running server while PostgreSQL is away") struct PostgresOutageTests {
-    @Test("sessions in memory keep verifying, logins and health say 503 with a reason, nothing crashes, and the server reconnects by itself")
+    @Test("sessions in memory keep verifying for storage.outage_grace, then need the store; logins and health say 503 with a reason, nothing crashes, and the server reconnects by itself")
     func outage() throws {
         let cluster = try PrivatePostgresCluster()
         defer { cluster.remove() }
@@ -13,6 +13,8 @@ import Testing
         harness.environment.merge([
             "PORTCULLIS_STORAGE_POSTGRES_HOST": cluster.directory, "PORTCULLIS_STORAGE_POSTGRES_USERNAME": "postgres",
             "PORTCULLIS_STORAGE_POSTGRES_DATABASE": "portcullis", "PORTCULLIS_STORAGE_POSTGRES_TLS": "disable",
+            // Long enough for the checks below (each waits up to 5 s for a connection), short enough to see it end.
+            "PORTCULLIS_STORAGE_OUTAGE_GRACE": "20s",
         ]) { $1 }
         let secret = try AttackerTests.addUser(harness, "alice", password: "alice's pass")
         let server = try ServerProcess(harness)
@@ -44,6 +46,16 @@ import Testing
         #expect(refused.body.contains("unavailable for a moment"), "\(refused.body.suffix(1500))")
         #expect(server.process.isRunning)
 
+        // Past the grace, the session this server holds needs the store too: a logout elsewhere could not reach it meanwhile.
+        var refusedAfterGrace = false
+        for _ in 0..<120 where !refusedAfterGrace {
+            refusedAfterGrace = try verify() == "503"
+            if !refusedAfterGrace { usleep(500_000) }
+        }
+        #expect(refusedAfterGrace, "\(server.log().suffix(2000))")
+        #expect(server.log().contains("longer than storage.outage_grace"), "\(server.log().suffix(2000))")
+        #expect(server.log().contains("sessions in memory keep verifying for 20 s"), "\(server.log().suffix(2000))")
+
         try cluster.start()
         var healthy = false
         for _ in 0..<100 where !healthy {
@@ -54,7 +66,8 @@ import Testing
         let again = try AttackerTests.logIn(server, user: "alice", password: "alice's pass", code: AttackerTests.code(secret), from: "192.0.2.32", jar: "jar2")
         // The code was used by the first login in this 30-second step, or not: either way the store answers.
         #expect([303, 401].contains(again.status), "\(again.body.prefix(300))")
-        #expect(try verify() == "200")
+        #expect(try verify() == "200", "the store answers: memory does again")
+        #expect(server.log().contains("the store answers again after"), "\(server.log().suffix(2000))")
         #expect(!server.log().contains("Fatal error"))
     }
 }

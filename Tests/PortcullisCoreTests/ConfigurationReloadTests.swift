@@ -75,6 +75,7 @@ import Testing
         new.postgres = PostgresSettings()
         new.encryptionKeyFile = "other.key"
         new.encryptionKey = "key"
+        new.storageOutageGrace = 30
         new.sessionCacheSize = 11
         new.authMode = .otpOnly
         new.basic.realm = "Other"
@@ -97,10 +98,10 @@ import Testing
                 #expect(String(describing: kept) == String(describing: before), "a reload applies \(name), which needs a restart")
             }
         }
-        #expect(restartFields.count == 22)
+        #expect(restartFields.count == 23)
         #expect(needRestart == ["server.listen", "server.trusted_proxies", "server.hash_threads", "server.hash_queue", "server.max_connections",
                                 "server.max_connections_per_address", "server.head_timeout", "server.idle_timeout", "storage.sqlite.path",
-                                "storage.postgres", "storage.encryption_key_file", "storage.encryption_key", "session.cache_size", "auth.mode", "basic", "audit.retention",
+                                "storage.postgres", "storage.encryption_key_file", "storage.encryption_key", "storage.outage_grace", "session.cache_size", "auth.mode", "basic", "audit.retention",
                                 "totp.skew", "hotp.look_ahead", "metrics.listen", "log.format"])
     }
 }

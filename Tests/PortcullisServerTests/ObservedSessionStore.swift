@@ -3,7 +3,8 @@ import Synchronization
 
 /// A session store that forwards to a real one, counting the reads of single sessions and able to
 /// hold back reads of a user's sessions (what the session sync does when a user changed) until
-/// released, so tests can see what the verify path does meanwhile.
+/// released, so tests can see what the verify path does meanwhile; and able to stop answering
+/// reads as a store in an outage does.
 final class ObservedSessionStore: SessionStore, ChangeLogStore, AppPasswordStore, BasicLingerStore {
     let base: SQLiteStore
     private let state = Mutex(State())
@@ -12,6 +13,7 @@ final class ObservedSessionStore: SessionStore, ChangeLogStore, AppPasswordStore
         var singleReads = 0
         var holdUserReads = false
         var heldReaders = 0
+        var unavailable = false
     }
 
     init(_ base: SQLiteStore) { self.base = base }
@@ -23,8 +25,16 @@ final class ObservedSessionStore: SessionStore, ChangeLogStore, AppPasswordStore
 
     func holdUserReads(_ hold: Bool) { state.withLock { $0.holdUserReads = hold } }
 
+    /// While set, reads of sessions, of the change log and of lingering credentials throw ``StoreError/Code/unavailable``.
+    func setUnavailable(_ unavailable: Bool) { state.withLock { $0.unavailable = unavailable } }
+
+    private func answer() throws {
+        if state.withLock({ $0.unavailable }) { throw StoreError(.unavailable, "The store does not answer (test).") }
+    }
+
     func liveSession(idHash: [UInt8], at unixTime: Int64) async throws -> (SessionRecord, UserRecord)? {
         state.withLock { $0.singleReads += 1 }
+        try answer()
         return try await base.liveSession(idHash: idHash, at: unixTime)
     }
 
@@ -46,17 +56,21 @@ final class ObservedSessionStore: SessionStore, ChangeLogStore, AppPasswordStore
     func deleteAllSessions() async throws -> Int { try await base.deleteAllSessions() }
     func purgeExpiredSessions(before unixTime: Int64) async throws -> Int { try await base.purgeExpiredSessions(before: unixTime) }
     func latestChangeSequence() async throws -> Int64 { try await base.latestChangeSequence() }
-    func changes(after sequence: Int64, limit: Int) async throws -> StoreChanges { try await base.changes(after: sequence, limit: limit) }
+    func changes(after sequence: Int64, limit: Int) async throws -> StoreChanges {
+        try answer()
+        return try await base.changes(after: sequence, limit: limit)
+    }
     func pruneChanges(keepingLast count: Int) async throws -> Int { try await base.pruneChanges(keepingLast: count) }
     func addAppPassword(_ record: AppPasswordRecord) async throws -> AppPasswordRecord { try await base.addAppPassword(record) }
     func appPasswords(ofUserID userID: Int64) async throws -> [AppPasswordRecord] { try await base.appPasswords(ofUserID: userID) }
     func appPassword(hash: [UInt8]) async throws -> (AppPasswordRecord, UserRecord)? { try await base.appPassword(hash: hash) }
     func removeAppPassword(userID: Int64, label: String) async throws { try await base.removeAppPassword(userID: userID, label: label) }
     func touchAppPassword(id: Int64, at unixTime: Int64) async throws { try await base.touchAppPassword(id: id, at: unixTime) }
-    func rememberBasicLinger(_ record: BasicLingerRecord, unlessUserChangedAfter sequence: Int64) async throws -> Bool {
-        try await base.rememberBasicLinger(record, unlessUserChangedAfter: sequence)
+    func rememberBasicLinger(_ record: BasicLingerRecord) async throws -> Bool { try await base.rememberBasicLinger(record) }
+    func basicLinger(key: [UInt8], at unixTime: Int64) async throws -> BasicLingerLookup {
+        try answer()
+        return try await base.basicLinger(key: key, at: unixTime)
     }
-    func basicLinger(key: [UInt8], at unixTime: Int64) async throws -> (BasicLingerRecord, UserRecord)? { try await base.basicLinger(key: key, at: unixTime) }
     func touchBasicLinger(key: [UInt8], at unixTime: Int64) async throws { try await base.touchBasicLinger(key: key, at: unixTime) }
     func purgeBasicLingers(before unixTime: Int64) async throws -> Int { try await base.purgeBasicLingers(before: unixTime) }
 }

@@ -112,7 +112,8 @@ import Testing
 
         // Accepted (as the router does after a check): answered here, from that address only.
         server.basic.cache.insert(try #require(server.basic.cache.key(forHeader: authorization, client: client)), identity: identity, level: .passwordAndCode, userID: alice.id,
-                                  appPasswordID: nil, acceptedAt: harness.clock.now, lastUsed: harness.clock.now)
+                                  appPasswordID: nil, acceptedAt: harness.clock.now, lastUsed: harness.clock.now,
+                                  readSince: server.basic.cache.generation)
         #expect(try send(authorization) == ["200 alice"])
         #expect(try send("Basic " + Base64.encode(Array("alice:correct horse654321".utf8))).isEmpty, "another password")
         try channel.writeOutbound(HTTPResponsePart.head(HTTPResponse(status: .unauthorized)))
@@ -131,7 +132,8 @@ import Testing
         try channel.writeOutbound(HTTPResponsePart.end(nil))
         _ = try Self.answers(channel)
         server.basic.cache.insert(try #require(server.basic.cache.key(forHeader: authorization, client: client)), identity: identity, level: .passwordAndCode, userID: alice.id,
-                                  appPasswordID: nil, acceptedAt: harness.clock.now, lastUsed: harness.clock.now)
+                                  appPasswordID: nil, acceptedAt: harness.clock.now, lastUsed: harness.clock.now,
+                                  readSince: server.basic.cache.generation)
         #expect(try send(authorization) == ["200 alice"])
         harness.clock.advance(server.basic.settings.linger)
         #expect(try send(authorization).isEmpty)

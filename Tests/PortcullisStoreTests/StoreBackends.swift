@@ -11,16 +11,24 @@ struct StoreBackend: Sendable, CustomStringConvertible {
     let open: @Sendable (TemporaryDirectory) async throws -> any Store
     /// Removes what `open` made outside the folder.
     var remove: @Sendable (TemporaryDirectory) -> Void = { _ in }
+    /// Runs one SQL statement on the store's data behind its back (as another program, or an older
+    /// version, could), for tests of what the store does with rows it did not write.
+    var execute: @Sendable (TemporaryDirectory, String) throws -> Void = { _, _ in }
 
-    static let sqlite = StoreBackend(description: "SQLite") { directory in
+    static let sqlite = StoreBackend(description: "SQLite", open: { directory in
         try await SQLiteStore.open(path: directory.file("store.sqlite3"))
-    }
+    }, execute: { directory, statement in
+        let result = try ProcessRunner.run("sqlite3", [directory.file("store.sqlite3"), statement])
+        guard result.status == 0 else { throw StoreError(.invalidInput, "sqlite3: \(result.stderr)") }
+    })
 
     /// A database of its own in the test cluster (``TestPostgres``), over the Unix socket.
     static let postgres = StoreBackend(description: "PostgreSQL", open: { directory in
         try await PostgresStore.open(postgresSettings(for: directory), password: nil, leaseTimeout: testLeaseTimeout)
     }, remove: { directory in
         TestPostgres.dropDatabase(TestPostgres.databaseName(for: directory))
+    }, execute: { directory, statement in
+        _ = try TestPostgres.psql(statement, database: TestPostgres.databaseName(for: directory))
     })
 
     /// Generous: the whole suite's processes, on two cores, can keep the pool's tasks waiting for seconds.

@@ -40,6 +40,7 @@ extension Configuration {
             ("storage.postgres", postgres == new.postgres),
             ("storage.encryption_key_file", encryptionKeyFile == new.encryptionKeyFile),
             ("storage.encryption_key", encryptionKey == new.encryptionKey),
+            ("storage.outage_grace", storageOutageGrace == new.storageOutageGrace),
             ("session.cache_size", sessionCacheSize == new.sessionCacheSize),
             ("auth.mode", authMode == new.authMode),
             ("basic", basic == new.basic),

@@ -19,6 +19,9 @@ public struct Configuration: Sendable, Equatable {
     public var sqlitePathIsSet = false
     /// `storage.postgres.*`: the PostgreSQL store, when it is the one configured (nil: SQLite).
     public var postgres: PostgresSettings?
+    /// `storage.outage_grace`: how long sessions and Basic credentials in memory keep verifying
+    /// after the store stopped answering, in seconds.
+    public var storageOutageGrace: Int64 = 300
     /// `storage.encryption_key_file`: the file holding the key OTP secrets are encrypted with.
     /// When nil, `storage.key` beside the database. `PORTCULLIS_STORAGE_ENCRYPTION_KEY` (the key itself)
     /// takes precedence over any file.

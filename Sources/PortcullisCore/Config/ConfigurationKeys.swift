@@ -108,6 +108,9 @@ enum ConfigurationKeys {
             config.encryptionKey = value
             return !value.isEmpty
         },
+        duration("storage.outage_grace", 0...86_400, allowed: "a duration up to 1d, such as 5m; 0 stops sessions in memory verifying as soon as the store does not answer") {
+            $0.storageOutageGrace = $1
+        },
         Key(path: "session.cookies.*.domain", allowed: "a domain name such as example.com") { config, value, index in
             let domain = value.lowercased().hasPrefix(".") ? String(value.lowercased().dropFirst()) : value.lowercased()
             guard RedirectValidator.isHostName(Substring(domain)) else { return false }

@@ -44,6 +44,9 @@ public enum ConfigurationTemplate {
     #   # storage.key beside the SQLite database. Or give the key itself in
     #   # PORTCULLIS_STORAGE_ENCRYPTION_KEY (never in this file).
     #   encryption_key_file: /etc/portcullis/storage.key
+    #   # When the store stops answering, sessions already in memory keep verifying this long
+    #   # (a logout elsewhere cannot reach this instance meanwhile); then they need the store.
+    #   outage_grace: 5m
 
     session:
       # One entry per root domain you protect. Without any, Portcullis serves http://localhost:9091

@@ -165,11 +165,14 @@ enum SQLiteMigrations {
                 auth_level INTEGER NOT NULL,
                 accepted_at INTEGER NOT NULL,
                 last_used INTEGER NOT NULL,
-                expires_at INTEGER NOT NULL
+                expires_at INTEGER NOT NULL,
+                checked_after INTEGER NOT NULL
             )
             """,
             "CREATE INDEX basic_lingers_user ON basic_lingers(user_id)",
             "CREATE INDEX basic_lingers_expiry ON basic_lingers(expires_at)",
+            // What changed of one user since a sequence (is a lingering credential still good?).
+            "CREATE INDEX changes_user ON changes(user_id, seq)",
         ]),
     ]
 

@@ -95,7 +95,12 @@ extension SQLiteStore {
 
     public func deleteSessions(userID: Int64) async throws -> Int {
         try await transaction("end a user's sessions") { connection in
-            try await Self.endSessions(userID: userID, on: connection)
+            let ended = try await Self.endSessions(userID: userID, on: connection)
+            // Their lingering Basic credentials end too, on every instance.
+            if try await Self.forgetBasicLingers(ofUser: userID, on: connection) > 0 {
+                try await Self.log(.basicCredentialsEnded, userID: userID, on: connection)
+            }
+            return ended
         }
     }
 
@@ -116,7 +121,8 @@ extension SQLiteStore {
     public func deleteAllSessions() async throws -> Int {
         try await transaction("end all sessions") { connection in
             let rows = try await connection.query("DELETE FROM sessions RETURNING user_id")
-            if !rows.isEmpty { try await Self.log(.allSessionsEnded, userID: nil, on: connection) }
+            let lingers = try await connection.query("DELETE FROM basic_lingers RETURNING key")
+            if !rows.isEmpty || !lingers.isEmpty { try await Self.log(.allSessionsEnded, userID: nil, on: connection) }
             return rows.count
         }
     }

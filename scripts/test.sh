@@ -66,8 +66,9 @@ swift build --build-tests
 swift test --skip-build "$@"
 if [ $# -eq 0 ]; then
   python3 scripts/e2e/run.py --bin "$(swift build --show-bin-path)/portcullis"
-  # Three instances on the PostgreSQL cluster behind nginx's round robin: every flow again.
-  python3 scripts/e2e/run.py --bin "$(swift build --show-bin-path)/portcullis" --proxies nginx --instances 3
+  # Three instances on the PostgreSQL cluster, behind each proxy's shipped example for several
+  # instances in turn (one set of instances for the three): every flow again.
+  python3 scripts/e2e/run.py --bin "$(swift build --show-bin-path)/portcullis" --proxies caddy,nginx,haproxy --instances 3
   # What is measured from outside needs a release build: a debug build's scrypt is ten times slower.
   # It is the build a release ships (the Swift runtime linked in), so it is built once and used
   # for the release check as well as for the measurements below.

@@ -12,8 +12,13 @@
 --   txn.portcullis_body, txn.portcullis_type, txn.portcullis_csp
 --                            the body of a 400 or 403 answer, its Content-Type and its
 --                            Content-Security-Policy (a browser denied by an access rule gets a page)
+--
+-- It asks the URL below, unless the frontend sets txn.portcullis_url before calling it: with
+-- several instances, portcullis-instances.cfg has a loopback listener that spreads the requests
+-- over them, and haproxy.cfg then sets
+--   http-request set-var(txn.portcullis_url) str(http://127.0.0.1:9099/api/authz/forward-auth)
 
--- Portcullis's address (server.listen) and endpoint.
+-- Portcullis's address (server.listen) and endpoint, when txn.portcullis_url is not set.
 local portcullis_url = "http://127.0.0.1:9091/api/authz/forward-auth"
 
 -- Header values in HAProxy's tables are indexed from 0.
@@ -24,6 +29,7 @@ local function first(headers, name)
 end
 
 core.register_action("portcullis", { "http-req" }, function(txn)
+    local url = txn:get_var("txn.portcullis_url") or portcullis_url
     local incoming = txn.http:req_get_headers()
     local headers = {
         ["X-Forwarded-Method"] = { txn.sf:method() },
@@ -40,10 +46,10 @@ core.register_action("portcullis", { "http-req" }, function(txn)
     end
 
     local ok, response = pcall(function()
-        return core.httpclient():get({ url = portcullis_url, headers = headers, timeout = 5000 })
+        return core.httpclient():get({ url = url, headers = headers, timeout = 5000 })
     end)
     if not ok or response == nil or response.status == nil or response.status == 0 then
-        core.Warning("portcullis: no answer from " .. portcullis_url)
+        core.Warning("portcullis: no answer from " .. url)
         txn:set_var("txn.portcullis_status", 500)
         return
     end
@@ -64,6 +70,9 @@ core.register_action("portcullis", { "http-req" }, function(txn)
             body = "Forbidden.\n"
             content_type = "text/plain"
         end
+        -- The `lf-string` that sends the body writes each line feed as the three characters %0A
+        -- (which broke the page's style sheet): lines are joined with spaces, as HTML reads them.
+        body = body:gsub("%s*\r?\n$", ""):gsub("\r?\n", " ")
         txn:set_var("txn.portcullis_body", body)
         txn:set_var("txn.portcullis_type", content_type)
         txn:set_var("txn.portcullis_csp", first(answer, "content-security-policy") or "default-src 'none'")

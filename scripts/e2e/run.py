@@ -9,11 +9,13 @@ password alone, steps up to a two-factor app with the code alone, and sees the p
 group is denied; curl checks what scripts get.
 
 With --instances 3, three `portcullis serve` share one PostgreSQL database (a new one in the cluster
-named by PORTCULLIS_TEST_POSTGRES, which scripts/test.sh starts) behind nginx's round-robin upstream,
-and every flow runs against them: each request may reach another instance.
+named by PORTCULLIS_TEST_POSTGRES, which scripts/test.sh starts), and each proxy in turn balances
+over them with its shipped example for several instances (deploy/nginx/portcullis-instances.conf,
+deploy/haproxy/portcullis-instances.cfg, deploy/caddy/portcullis-instances.caddyfile). Every flow
+runs against them (each request may reach another instance), then the checks of check_instances.
 
 Usage: scripts/e2e/run.py --bin .build/debug/portcullis [--proxies caddy,nginx,haproxy] [--screenshots docs/img]
-       scripts/e2e/run.py --bin .build/debug/portcullis --proxies nginx --instances 3
+       scripts/e2e/run.py --bin .build/debug/portcullis --proxies caddy,nginx,haproxy --instances 3
 """
 import argparse
 import base64
@@ -34,6 +36,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 HTTPS_PORT = 18443
 HTTP_PORT = 18080
 PORTCULLIS_PORT = 19091
+# With --instances: each instance's metrics listener (19191, 19192, ...), and the loopback listener
+# through which HAProxy's Lua asks the instances (127.0.0.1:9099 in deploy/haproxy/).
+METRICS_PORT = 19191
+HAPROXY_VERIFY_PORT = 19099
 UPSTREAM_PORT = 18081
 PORTAL = f"https://auth.example.com:{HTTPS_PORT}"
 APP = f"https://app.example.com:{HTTPS_PORT}"
@@ -163,6 +169,9 @@ class Stack:
         write_file(os.path.join(self.work, "portcullis.yml"), ACCESS_RULES)
         for index, port in enumerate(self.instance_ports()):
             environment = dict(self.environment(), PORTCULLIS_SERVER_LISTEN=f"127.0.0.1:{port}")
+            if self.instances > 1:
+                # What each instance answered, for check_instances: did the proxy reach all of them?
+                environment["PORTCULLIS_METRICS_LISTEN"] = f"127.0.0.1:{METRICS_PORT + index}"
             name = "portcullis" if index == 0 else f"portcullis-{index + 1}"
             self.start(name, [self.binary, "serve", "--config", "portcullis.yml"], f"{name}.log", port, env=environment)
 
@@ -198,6 +207,15 @@ class Stack:
 }}
 
 """
+        if self.instances > 1:
+            # The shipped snippets for several instances (deploy/caddy/portcullis-instances.caddyfile),
+            # imported and used as its comment says.
+            instances = os.path.join(folder, "portcullis-instances.caddyfile")
+            write_file(instances, self.shipped_for_instances("deploy/caddy/portcullis-instances.caddyfile"))
+            shipped = splice(shipped, "\t\tforward_auth 127.0.0.1:9091 {\n", "\t\tforward_auth {\n\t\t\timport portcullis_verify_instances\n", "Caddyfile")
+            shipped = splice(shipped, "auth.example.com {\n\treverse_proxy 127.0.0.1:9091\n}",
+                             "auth.example.com {\n\treverse_proxy {\n\t\timport portcullis_portal_instances\n\t}\n}", "Caddyfile")
+            isolation += f"import {instances}\n\n"
         config = os.path.join(folder, "Caddyfile")
         write_file(config, isolation + self.substitute_ports(shipped))
         environment = dict(os.environ, HOME=folder, XDG_DATA_HOME=folder, XDG_CONFIG_HOME=folder)
@@ -245,12 +263,18 @@ http {{
 
     def nginx_upstream(self):
         """The shipped upstream of three instances (deploy/nginx/portcullis-instances.conf), on the test's ports."""
-        upstream = read_file(os.path.join(ROOT, "deploy/nginx/portcullis-instances.conf"))
-        for index, port in enumerate(self.instance_ports()):
-            upstream = upstream.replace(f"127.0.0.1:{9091 + index};", f"127.0.0.1:{port};")
-        expect(all(f"127.0.0.1:{port};" in upstream for port in self.instance_ports()), "the shipped upstream lists every instance",
-               self.instance_ports(), upstream)
-        return upstream + "\n"
+        return self.shipped_for_instances("deploy/nginx/portcullis-instances.conf") + "\n"
+
+    def shipped_for_instances(self, path):
+        """A shipped example for several instances, its addresses 127.0.0.1:9091, :9092, ... moved to
+        the test's instances (and HAProxy's verify listener, 9099, to the test's port)."""
+        text = read_file(os.path.join(ROOT, path))
+        ports = {9091 + index: port for index, port in enumerate(self.instance_ports())}
+        ports[9099] = HAPROXY_VERIFY_PORT
+        text = re.sub(r"127\.0\.0\.1:(\d+)\b", lambda match: f"127.0.0.1:{ports.get(int(match.group(1)), match.group(1))}", text)
+        expect(all(re.search(rf"127\.0\.0\.1:{port}\b", text) for port in self.instance_ports()), f"{path} lists every instance",
+               self.instance_ports(), text)
+        return text
 
     def start_haproxy(self):
         folder = os.path.join(self.work, "haproxy")
@@ -258,11 +282,21 @@ http {{
         key, certificate = self.certificate(folder)
         write_file(os.path.join(folder, "certs", "example.com.pem"), read_file(certificate) + read_file(key))
         write_file(os.path.join(folder, "portcullis.lua"), self.substitute_ports(read_file(os.path.join(ROOT, "deploy/haproxy/portcullis.lua"))))
-        config = self.substitute_ports(read_file(os.path.join(ROOT, "deploy/haproxy/haproxy.cfg")))
+        config = read_file(os.path.join(ROOT, "deploy/haproxy/haproxy.cfg"))
+        files = [os.path.join(folder, "haproxy.cfg")]
+        if self.instances > 1:
+            # As deploy/haproxy/portcullis-instances.cfg says: loaded after haproxy.cfg, whose
+            # frontend then asks the instances through its loopback listener and sends the portal there.
+            config = splice(config, "    #http-request set-var(txn.portcullis_url) str(http://127.0.0.1:9099/api/authz/forward-auth)\n",
+                            f"    http-request set-var(txn.portcullis_url) str(http://127.0.0.1:{HAPROXY_VERIFY_PORT}/api/authz/forward-auth)\n", "haproxy.cfg")
+            config = splice(config, "    use_backend portcullis if portal\n", "    use_backend portcullis_instances if portal\n", "haproxy.cfg")
+            files.append(os.path.join(folder, "portcullis-instances.cfg"))
+            write_file(files[1], self.shipped_for_instances("deploy/haproxy/portcullis-instances.cfg"))
+        config = self.substitute_ports(config)
         config = config.replace("lua-load /etc/haproxy/portcullis.lua", f"lua-load {folder}/portcullis.lua")
         config = config.replace("bind :443 ssl crt /etc/haproxy/certs/", f"bind 127.0.0.1:{HTTPS_PORT} ssl crt {folder}/certs/")
-        write_file(os.path.join(folder, "haproxy.cfg"), config)
-        return self.start("haproxy", ["haproxy", "-db", "-f", os.path.join(folder, "haproxy.cfg")], "haproxy.log", HTTPS_PORT)
+        write_file(files[0], config)
+        return self.start("haproxy", ["haproxy", "-db", *[argument for path in files for argument in ("-f", path)]], "haproxy.log", HTTPS_PORT)
 
     def certificate(self, folder):
         """A self-signed certificate for example.com and *.example.com (Chromium is told to accept it)."""
@@ -282,6 +316,12 @@ http {{
 def psql(socket, statement):
     subprocess.run(["psql", "-h", socket, "-U", "postgres", "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-qc", statement],
                    check=True, capture_output=True)
+
+
+def splice(text, old, new, what):
+    """Replaces the one occurrence of `old` in a shipped file, as its comments tell a user to."""
+    expect(text.count(old) == 1, f"the shipped {what} has the line to change, once", repr(old), f"{text.count(old)} times")
+    return text.replace(old, new)
 
 
 def read_file(path):
@@ -499,19 +539,42 @@ def run_flows(stack, proxy, user, driver, post_status):
                f"a denied {method} gets the 403 page", "403 with the page", output[-600:])
 
 
-def verify_on(port, token):
-    """What one instance answers for a session cookie, asked directly (not through the proxy)."""
+def verify_on(port, token=None, basic=None):
+    """What one instance answers for a session cookie or HTTP Basic credentials (`user:password`),
+    asked directly (not through the proxy). Basic requests come from an address of their own, so
+    the failures they are meant to cause ban nobody the other checks need."""
+    credentials = ["--cookie", f"portcullis_session={token}"] if token else ["-u", basic, "-H", "X-Forwarded-For: 198.51.100.77"]
     result = subprocess.run(["curl", "-s", "--max-time", "10", "-o", "/dev/null", "-w", "%{http_code}", "-H", "X-Forwarded-Proto: https",
                              "-H", "X-Forwarded-Host: app.example.com", "-H", "X-Forwarded-URI: /reports", "-H", "Accept: application/json",
-                             "--cookie", f"portcullis_session={token}", f"http://127.0.0.1:{port}/api/authz/forward-auth"],
+                             *credentials, f"http://127.0.0.1:{port}/api/authz/forward-auth"],
                             capture_output=True, text=True)
     return result.stdout
 
 
-def check_instances(stack, user, driver):
-    """Several instances as one: the browser's session verifies on each; a login through the proxy
-    with a code used on another instance is refused; `session revoke` reaches every instance within a second."""
-    from selenium.webdriver.common.by import By
+def instance_counts(stack):
+    """Per instance, from its own metrics: verify answers and login attempts so far (all labels summed)."""
+    counts = []
+    for index in range(stack.instances):
+        result = subprocess.run(["curl", "-sf", "--max-time", "10", f"http://127.0.0.1:{METRICS_PORT + index}/metrics"], capture_output=True, text=True)
+        expect(result.returncode == 0, f"the metrics of instance {index + 1}", "an answer", result.returncode)
+        totals = {"verify": 0, "logins": 0}
+        for line in result.stdout.splitlines():
+            match = re.match(r"(portcullis_verify_answers_total|portcullis_login_attempts_total)(\{[^}]*\})? (\S+)$", line)
+            if match:
+                totals["verify" if match.group(1).startswith("portcullis_verify") else "logins"] += float(match.group(3))
+        counts.append(totals)
+    return counts
+
+
+def check_instances(stack, proxy, user, driver, since):
+    """Several instances as one: the proxy reached each of them (their own metrics, counted from
+    `since`, taken before the proxy started); the browser's session verifies on each; of 8 logins
+    through the proxy with one code, one succeeds, and the proxy spread them over every instance;
+    `session revoke` reaches every instance within 1.5 s; an HTTP Basic credential accepted by one
+    instance works on the others without a new code, and a removed device ends it on all of them."""
+    # Verify requests went through the proxy to every instance (before any is asked directly below).
+    verified = [now["verify"] - before["verify"] for now, before in zip(instance_counts(stack), since)]
+    expect(all(count > 0 for count in verified), f"{proxy} sent verify requests to every instance", "some to each", f"per instance: {verified}")
     token = session_cookie(driver)["value"]
     answers = [verify_on(port, token) for port in stack.instance_ports()]
     expect(answers == ["200"] * stack.instances, "the browser's session on every instance, asked directly", ["200"] * stack.instances, answers)
@@ -520,6 +583,7 @@ def check_instances(stack, user, driver):
     password = stack.users[user][0]
     code = totp(json.loads(stack.portcullis("user", "otp", "add", user, "--label", "instances", "--json"))["secret"])
     sessions = 0
+    before = instance_counts(stack)
     for attempt in range(8):
         jar = os.path.join(stack.work, f"jar-{attempt}")
         page = curl("-c", jar, "-b", jar, PORTAL + "/login")
@@ -529,16 +593,34 @@ def check_instances(stack, user, driver):
              "--data-urlencode", f"password={password}", "--data-urlencode", f"code={code}", PORTAL + "/login")
         sessions += "portcullis_session" in read(jar)
     expect(sessions == 1, "8 logins with one code over the instances", "1 session", sessions)
-    # The proxy did spread the portal's pages over every instance.
-    served = read_file(os.path.join(stack.work, "nginx/logs/access.log"))
-    unused = [port for port in stack.instance_ports() if f"upstream=127.0.0.1:{port}" not in served]
-    expect(not unused, "nginx sent portal requests to every instance", "all of them", f"never to {unused}")
+    # The proxy spread the portal's login posts over every instance: each counted some of the 8.
+    posted = [now["logins"] - earlier["logins"] for now, earlier in zip(instance_counts(stack), before)]
+    expect(all(count > 0 for count in posted) and sum(posted) == 8, f"{proxy} sent the 8 login posts to every instance",
+           "8 attempts, some on each", f"per instance: {posted}")
+    if proxy == "nginx":
+        # nginx's own view: its access log names the upstream of every portal request.
+        served = read_file(os.path.join(stack.work, "nginx/logs/access.log"))
+        unused = [port for port in stack.instance_ports() if f"upstream=127.0.0.1:{port}" not in served]
+        expect(not unused, "nginx sent portal requests to every instance", "all of them", f"never to {unused}")
     stack.portcullis("session", "revoke", "--user", user)
     deadline = time.time() + 1.5
     while time.time() < deadline and any(verify_on(port, token) != "401" for port in stack.instance_ports()):
         time.sleep(0.05)
     answers = [verify_on(port, token) for port in stack.instance_ports()]
     expect(answers == ["401"] * stack.instances, "a revoked session on every instance within 1.5 s", ["401"] * stack.instances, answers)
+
+    # HTTP Basic, password followed by a code of a device of its own: checked by the first instance,
+    # then lingering on every other (the code is not checked again, which would refuse it as used).
+    basic = f"{user}:{password}" + totp(json.loads(stack.portcullis("user", "otp", "add", user, "--label", "basic-instances", "--json"))["secret"])
+    answers = [verify_on(port, basic=basic) for port in stack.instance_ports() + stack.instance_ports()]
+    expect(answers == ["200"] * (2 * stack.instances), "a Basic credential accepted by one instance, on every instance",
+           ["200"] * (2 * stack.instances), answers)
+    stack.portcullis("user", "otp", "remove", user, "basic-instances")
+    # Asked once each after the bound (each refusal counts as a failed login, and five would ban).
+    time.sleep(1.5)
+    answers = [verify_on(port, basic=basic) for port in stack.instance_ports()]
+    expect(answers == ["401"] * stack.instances, "the Basic credential of a removed device, on every instance within 1.5 s",
+           ["401"] * stack.instances, answers)
 
 
 def session_of_other_domain(stack, user):
@@ -589,10 +671,10 @@ def main():
     parser.add_argument("--bin", required=True, help="the portcullis binary")
     parser.add_argument("--proxies", default="caddy,nginx,haproxy")
     parser.add_argument("--screenshots", help="save login page screenshots into this folder")
-    parser.add_argument("--instances", type=int, default=1, help="serve instances sharing one PostgreSQL database (nginx only)")
+    parser.add_argument("--instances", type=int, default=1, help="serve instances sharing one PostgreSQL database (the shipped examples have 3)")
     arguments = parser.parse_args()
-    if arguments.instances > 1 and arguments.proxies != "nginx":
-        sys.exit("--instances runs behind nginx only: give --proxies nginx")
+    if arguments.instances not in (1, 3):
+        sys.exit("--instances: 1, or 3 as in the shipped examples for several instances")
 
     stack = Stack(arguments.bin, instances=arguments.instances)
     failures = 0
@@ -608,13 +690,14 @@ def main():
         for proxy in proxies:
             print(f"{proxy}: ", end="", flush=True)
             try:
+                since = instance_counts(stack) if stack.instances > 1 else None
                 getattr(stack, f"start_{proxy}")()
                 run_flows(stack, proxy, f"alice-{proxy}", driver, post_status=302 if proxy == "nginx" else 303)
                 if proxy == "nginx":
                     check_host_mismatch(stack, "mallory-nginx")
                     check_http_redirect()
                 if stack.instances > 1:
-                    check_instances(stack, f"alice-{proxy}", driver)
+                    check_instances(stack, proxy, f"alice-{proxy}", driver, since)
                     print(f"{stack.instances} instances on PostgreSQL: ", end="", flush=True)
                 if proxy == proxies[0]:
                     import account

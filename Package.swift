@@ -120,10 +120,19 @@ let package = Package(
             dependencies: ["PortcullisCore", "PortcullisTestSupport"],
             swiftSettings: strictSettings
         ),
+        // The store contract suite, as a library: it runs, unchanged, against every backend of
+        // StoreBackend.all (SQLite, and PostgreSQL in the cluster scripts/test.sh starts).
+        .target(
+            name: "PortcullisStoreTesting",
+            dependencies: ["PortcullisCore", "PortcullisStore", "PortcullisPostgres", "PortcullisTestSupport"],
+            path: "Tests/PortcullisStoreTesting",
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "PortcullisStoreTests",
             dependencies: [
-                "PortcullisCore", "PortcullisStore", "PortcullisPostgres", "PortcullisTestSupport", .product(name: "NIOPosix", package: "swift-nio"),
+                "PortcullisCore", "PortcullisStore", "PortcullisPostgres", "PortcullisTestSupport", "PortcullisStoreTesting",
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ],
             swiftSettings: strictSettings

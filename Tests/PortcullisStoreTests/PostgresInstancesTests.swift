@@ -2,6 +2,7 @@ import Foundation
 import PortcullisCore
 import PortcullisPostgres
 import PortcullisStore
+import PortcullisStoreTesting
 import PortcullisTestSupport
 import Testing
 

@@ -1,6 +1,7 @@
 import Foundation
 import PortcullisCore
 import PortcullisStore
+import PortcullisStoreTesting
 import PortcullisTestSupport
 import Testing
 

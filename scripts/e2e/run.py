@@ -167,13 +167,20 @@ class Stack:
         self.start("app", [sys.executable, os.path.join(ROOT, "scripts/e2e/upstream.py"), str(UPSTREAM_PORT)], "app.log", UPSTREAM_PORT)
         # Access rules for the checks of step 5c: a public path, a denied one; everything else as without rules.
         write_file(os.path.join(self.work, "portcullis.yml"), ACCESS_RULES)
-        for index, port in enumerate(self.instance_ports()):
-            environment = dict(self.environment(), PORTCULLIS_SERVER_LISTEN=f"127.0.0.1:{port}")
-            if self.instances > 1:
-                # What each instance answered, for check_instances: did the proxy reach all of them?
-                environment["PORTCULLIS_METRICS_LISTEN"] = f"127.0.0.1:{METRICS_PORT + index}"
-            name = "portcullis" if index == 0 else f"portcullis-{index + 1}"
-            self.start(name, [self.binary, "serve", "--config", "portcullis.yml"], f"{name}.log", port, env=environment)
+        for index in range(self.instances):
+            self.start_instance(index)
+
+    def instance_name(self, index):
+        return "portcullis" if index == 0 else f"portcullis-{index + 1}"
+
+    def start_instance(self, index):
+        port = self.instance_ports()[index]
+        environment = dict(self.environment(), PORTCULLIS_SERVER_LISTEN=f"127.0.0.1:{port}")
+        if self.instances > 1:
+            # What each instance answered, for check_instances: did the proxy reach all of them?
+            environment["PORTCULLIS_METRICS_LISTEN"] = f"127.0.0.1:{METRICS_PORT + index}"
+        name = self.instance_name(index)
+        self.start(name, [self.binary, "serve", "--config", "portcullis.yml"], f"{name}.log", port, env=environment)
 
     def add_user(self, name, password):
         self.portcullis("user", "add", name, "--groups", "admins,dev", "--email", f"{name}@example.com", "--password-stdin", stdin=password + "\n")
@@ -578,6 +585,14 @@ def check_instances(stack, proxy, user, driver, since):
     token = session_cookie(driver)["value"]
     answers = [verify_on(port, token) for port in stack.instance_ports()]
     expect(answers == ["200"] * stack.instances, "the browser's session on every instance, asked directly", ["200"] * stack.instances, answers)
+    # One instance restarts (SIGTERM, then a new process): the others serve meanwhile, and it loses nothing.
+    stack.stop(stack.instance_name(1))
+    answers = [verify_on(port, token) for port in stack.instance_ports()]
+    expect(answers == ["200", "000"] + ["200"] * (stack.instances - 2), "the session while the second instance is stopped",
+           "200 from the others, no answer from it", answers)
+    stack.start_instance(1)
+    expect(verify_on(stack.instance_ports()[1], token) == "200", "the session on the restarted instance", "200",
+           verify_on(stack.instance_ports()[1], token))
     # 8 logins with one code, one after another through the proxy's round robin: exactly one session
     # (a device of its own, whose codes nothing above used).
     password = stack.users[user][0]

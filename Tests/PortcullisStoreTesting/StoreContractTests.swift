@@ -1,16 +1,16 @@
-import PortcullisCore
-import PortcullisStore
+public import PortcullisCore
+public import PortcullisStore
 import PortcullisTestSupport
 import Testing
 
-/// The behaviour every Store backend must have.
-@Suite struct StoreContractTests {
-    static func alice(at time: Int64 = 1_700_000_000) -> UserRecord {
+/// The behaviour every Store backend must have. Its records are the other suites' fixtures too.
+@Suite public struct StoreContractTests {
+    public static func alice(at time: Int64 = 1_700_000_000) -> UserRecord {
         UserRecord(name: "alice", displayName: "Alice Liddell", email: "alice@example.com", groups: ["admins", "dev"],
                    passwordHash: "$scrypt$ln=10,r=8,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA", createdAt: time)
     }
 
-    static func device(_ id: String, userID: Int64, label: String = "phone") -> OTPDeviceRecord {
+    public static func device(_ id: String, userID: Int64, label: String = "phone") -> OTPDeviceRecord {
         OTPDeviceRecord(id: id, userID: userID, label: label, parameters: OTPParameters(algorithm: .sha256, digits: 8, period: 60),
                         sealedSecret: [1, 2, 3, 4], sealedPIN: nil, state: OTPDeviceState(), createdAt: 1_700_000_100)
     }

@@ -1,10 +1,10 @@
 import PortcullisCore
-import PortcullisStore
+public import PortcullisStore
 import PortcullisTestSupport
 import Testing
 
 /// The changes logged after `sequence`; records an issue when the store says the reader fell behind.
-func loggedChanges(_ store: any Store, after sequence: Int64) async throws -> [StoreChange] {
+public func loggedChanges(_ store: any Store, after sequence: Int64) async throws -> [StoreChange] {
     switch try await store.changes(after: sequence, limit: 1000) {
     case .changes(let changes): return changes
     case .fellBehind(let latest):

@@ -1,21 +1,23 @@
 import Foundation
-import PortcullisCore
-import PortcullisPostgres
-import PortcullisStore
-import PortcullisTestSupport
+public import PortcullisCore
+public import PortcullisPostgres
+public import PortcullisStore
+public import PortcullisTestSupport
 
-/// A backend the contract suite runs against: every contract test runs, unchanged, on each.
-struct StoreBackend: Sendable, CustomStringConvertible {
-    let description: String
+/// A backend the store contract suite (this module) runs against: every contract test runs,
+/// unchanged, on each of ``all``. The test target links this library, and Swift Testing finds
+/// the suites here as it finds its own.
+public struct StoreBackend: Sendable, CustomStringConvertible {
+    public let description: String
     /// Opens a fresh, empty store; a second call with the same handle opens the same data again.
-    let open: @Sendable (TemporaryDirectory) async throws -> any Store
+    public let open: @Sendable (TemporaryDirectory) async throws -> any Store
     /// Removes what `open` made outside the folder.
-    var remove: @Sendable (TemporaryDirectory) -> Void = { _ in }
+    public var remove: @Sendable (TemporaryDirectory) -> Void = { _ in }
     /// Runs one SQL statement on the store's data behind its back (as another program, or an older
     /// version, could), for tests of what the store does with rows it did not write.
-    var execute: @Sendable (TemporaryDirectory, String) throws -> Void = { _, _ in }
+    public var execute: @Sendable (TemporaryDirectory, String) throws -> Void = { _, _ in }
 
-    static let sqlite = StoreBackend(description: "SQLite", open: { directory in
+    public static let sqlite = StoreBackend(description: "SQLite", open: { directory in
         try await SQLiteStore.open(path: directory.file("store.sqlite3"))
     }, execute: { directory, statement in
         let result = try ProcessRunner.run("sqlite3", [directory.file("store.sqlite3"), statement])
@@ -23,7 +25,7 @@ struct StoreBackend: Sendable, CustomStringConvertible {
     })
 
     /// A database of its own in the test cluster (``TestPostgres``), over the Unix socket.
-    static let postgres = StoreBackend(description: "PostgreSQL", open: { directory in
+    public static let postgres = StoreBackend(description: "PostgreSQL", open: { directory in
         try await PostgresStore.open(postgresSettings(for: directory), password: nil, leaseTimeout: testLeaseTimeout)
     }, remove: { directory in
         TestPostgres.dropDatabase(TestPostgres.databaseName(for: directory))
@@ -32,10 +34,10 @@ struct StoreBackend: Sendable, CustomStringConvertible {
     })
 
     /// Generous: the whole suite's processes, on two cores, can keep the pool's tasks waiting for seconds.
-    static let testLeaseTimeout: Duration = .seconds(120)
+    public static let testLeaseTimeout: Duration = .seconds(120)
 
     /// The settings of the test database of `directory`, which is created when it does not exist.
-    static func postgresSettings(for directory: TemporaryDirectory) throws -> PostgresSettings {
+    public static func postgresSettings(for directory: TemporaryDirectory) throws -> PostgresSettings {
         var settings = PostgresSettings()
         settings.host = try TestPostgres.socketDirectory()
         settings.username = "postgres"
@@ -45,11 +47,11 @@ struct StoreBackend: Sendable, CustomStringConvertible {
         return settings
     }
 
-    static let all: [StoreBackend] = [.sqlite, .postgres]
+    public static let all: [StoreBackend] = [.sqlite, .postgres]
 }
 
 /// Runs `body` with a fresh store and a temporary folder, closing and removing both afterwards.
-func withStore<T>(_ backend: StoreBackend, _ body: (any Store, TemporaryDirectory) async throws -> T) async throws -> T {
+public func withStore<T>(_ backend: StoreBackend, _ body: (any Store, TemporaryDirectory) async throws -> T) async throws -> T {
     let directory = try TemporaryDirectory()
     let store = try await backend.open(directory)
     do {

@@ -31,8 +31,16 @@ import Testing
         let login = try AttackerTests.logIn(server, user: "alice", password: "alice's pass", code: AttackerTests.code(secret), from: "192.0.2.30", jar: "jar")
         #expect(login.status == 303, "\(login.body.prefix(300))")
         #expect(try verify() == "200")
+        // What the store acknowledged before it went away: it must all be there afterwards.
+        func sessionIDs() throws -> Set<String> {
+            let rows = try JSONSerialization.jsonObject(with: Data(try harness.run(["session", "list", "--json"]).stdout.utf8)) as? [[String: Any]]
+            return Set((rows ?? []).compactMap { $0["id"] as? String })
+        }
+        let acknowledged = try sessionIDs()
+        #expect(acknowledged.count == 1)
 
         try cluster.halt()
+        let halted = Date()
         // A session this server holds keeps working; one it never saw needs the store.
         #expect(try verify() == "200", "\(server.log().suffix(2000))")
         let stranger = "portcullis_session=" + String(repeating: "A", count: 43)
@@ -55,7 +63,13 @@ import Testing
         #expect(refusedAfterGrace, "\(server.log().suffix(2000))")
         #expect(server.log().contains("longer than storage.outage_grace"), "\(server.log().suffix(2000))")
         #expect(server.log().contains("sessions in memory keep verifying for 20 s"), "\(server.log().suffix(2000))")
+        // On nginx's endpoint, which passes only 200, 401 and 403: 403 with Retry-After.
+        let nginxAfterGrace = try server.curl(["-s", "-i", "-b", "jar", "-H", "X-Original-URL: http://app.localhost/", server.url("/api/authz/auth-request")]).stdout
+        #expect(nginxAfterGrace.hasPrefix("HTTP/1.1 403") && nginxAfterGrace.lowercased().contains("retry-after:"), "\(nginxAfterGrace.prefix(300))")
 
+        // Away for 30 s at least, as the issue asks.
+        let away = Date().timeIntervalSince(halted)
+        if away < 30 { usleep(UInt32((30 - away) * 1_000_000)) }
         try cluster.start()
         var healthy = false
         for _ in 0..<100 where !healthy {
@@ -68,6 +82,7 @@ import Testing
         #expect([303, 401].contains(again.status), "\(again.body.prefix(300))")
         #expect(try verify() == "200", "the store answers: memory does again")
         #expect(server.log().contains("the store answers again after"), "\(server.log().suffix(2000))")
+        #expect(try sessionIDs().isSuperset(of: acknowledged), "no acknowledged write lost")
         #expect(!server.log().contains("Fatal error"))
     }
 }

@@ -128,6 +128,11 @@ public final class BasicLingerCache: Sendable {
         }
     }
 
+    /// Forgets one credential (the store no longer has it).
+    func forget(_ key: SessionKey) {
+        table.withLock { $0.remove(key) }
+    }
+
     /// The last use of a credential on this instance, also when it has gone idle here.
     func lastUse(of key: SessionKey) -> Int64? {
         table.withLock { $0.entries[key]?.lastUsed }

@@ -23,7 +23,13 @@ struct BasicSupport: Sendable {
     /// The identity of a credential lingering in memory (accepted recently), recording its use when
     /// one is due; nil when the store or the slow check must say.
     func lingeringIdentity(_ key: SessionKey, now: Int64, writes: SessionWrites) -> (identity: Identity, level: AuthLevel)? {
-        guard outage.trustsMemory(at: now), let (identity, level, recordUse) = cache.use(key, now: now) else { return nil }
+        // Past the outage grace, the store confirms every credential (storedLinger).
+        guard outage.trustsMemory else { return nil }
+        return fromMemory(key, now: now, writes: writes)
+    }
+
+    private func fromMemory(_ key: SessionKey, now: Int64, writes: SessionWrites) -> (identity: Identity, level: AuthLevel)? {
+        guard let (identity, level, recordUse) = cache.use(key, now: now) else { return nil }
         if let recordUse {
             if cache.isShared && settings.idle > 0 { writes.enqueue(.basicLingerUsed(key: key.bytes, at: now)) }
             if let id = recordUse.appPasswordID { writes.enqueue(.appPasswordUsed(id: id, at: now)) }
@@ -49,9 +55,12 @@ struct BasicSupport: Sendable {
         for _ in 0..<2 {
             let readSince = cache.generation
             let lookup = try await store.basicLinger(key: key.bytes, at: now)
-            outage.answered()
             latest = lookup.latestChange
-            guard let (record, user) = lookup.found, !user.disabled else { return .check(after: latest) }
+            guard let (record, user) = lookup.found, !user.disabled else {
+                // Past the outage grace, the store's answer replaces what memory held.
+                if !outage.trustsMemory { cache.forget(key) }
+                return .check(after: latest)
+            }
             // Times from the store are bounded by now: no record lingers past what it could have been given.
             let acceptedAt = min(record.acceptedAt, now)
             let lastUsed = min(max(record.lastUsed, acceptedAt), now)
@@ -65,7 +74,7 @@ struct BasicSupport: Sendable {
             let identity = Identity(user)
             guard cache.insert(key, identity: identity, level: record.level, userID: user.id, appPasswordID: record.appPasswordID, acceptedAt: acceptedAt,
                                expiresAt: record.expiresAt, lastUsed: now, lastRecorded: lastUsed, readSince: readSince) else { continue }
-            if let (identity, level) = lingeringIdentity(key, now: now, writes: writes) { return .lingering(identity, level) }
+            if let (identity, level) = fromMemory(key, now: now, writes: writes) { return .lingering(identity, level) }
             return .check(after: latest)
         }
         return .check(after: latest)

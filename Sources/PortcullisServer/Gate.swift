@@ -40,7 +40,7 @@ public struct Gate: Sendable {
         self.store = store
         self.mode = configuration.authMode
         self.metrics = metrics
-        self.outage = StoreOutage(grace: configuration.storageOutageGrace)
+        self.outage = StoreOutage(grace: configuration.storageOutageGrace, now: StoreOutage.monotonicNow())
     }
 
     /// Answers a verify request from memory; nil when its session token must be read from the store
@@ -53,8 +53,10 @@ public struct Gate: Sendable {
     ///   - style: the endpoint's contract.
     /// - Returns: the answer, and the cookie settings of the original host when it has some (so a
     ///   caller that goes on, as HTTP Basic does, need not rebuild the request).
+    ///   - confirmed: the session was just read from the store into memory: memory answers for it even
+    ///     past the outage grace.
     public func verifyFromMemory(_ request: VerifyRequest, cookieHeader: String?, peer: IPAddress, forwardedFor: String?,
-                                 style: VerifyStyle) -> (verdict: VerifyVerdict, cookie: SessionCookieConfiguration?)? {
+                                 style: VerifyStyle, confirmed: Bool = false) -> (verdict: VerifyVerdict, cookie: SessionCookieConfiguration?)? {
         // One reading of the settings for the whole answer, even if a reload lands meanwhile.
         let current = settings.current
         let decider = current.decider, access = current.access
@@ -80,7 +82,7 @@ public struct Gate: Sendable {
                 return (.allowAnonymous, cookie)
             case .apply(.deny, _):
                 // Named on the page when the session is at hand; a deny needs no store read.
-                guard case .valid(let identity, _) = sessionFromMemory(cookieHeader: cookieHeader, cookie: cookie, client: client, policy: current.policy) else {
+                guard case .valid(let identity, _) = sessionFromMemory(cookieHeader: cookieHeader, cookie: cookie, client: client, policy: current.policy, confirmed: confirmed) else {
                     return (.denied(user: nil, portal: cookie.portalBase), cookie)
                 }
                 return (.denied(user: identity.user, portal: cookie.portalBase), cookie)
@@ -90,7 +92,7 @@ public struct Gate: Sendable {
                 accessRequest = described
             }
         }
-        switch sessionFromMemory(cookieHeader: cookieHeader, cookie: cookie, client: client, policy: current.policy) {
+        switch sessionFromMemory(cookieHeader: cookieHeader, cookie: cookie, client: client, policy: current.policy, confirmed: confirmed) {
         case .valid(let identity, let level):
             if let accessRequest {
                 switch access.decide(accessRequest, identity: identity) {
@@ -171,7 +173,7 @@ public struct Gate: Sendable {
             return answer
         }
         if let token = Self.token(in: cookieHeader, request: request, decider: decider, style: style) { try await load(token) }
-        if let answer = verifyFromMemory(request, cookieHeader: cookieHeader, peer: peer, forwardedFor: forwardedFor, style: style) {
+        if let answer = verifyFromMemory(request, cookieHeader: cookieHeader, peer: peer, forwardedFor: forwardedFor, style: style, confirmed: true) {
             return answer
         }
         // Still unknown: store reads kept racing with removals. Not logged in, to be safe.
@@ -188,21 +190,22 @@ public struct Gate: Sendable {
         case .unknown:
             guard let value = Cookies.value(named: cookie.name, in: cookieHeader), let token = SessionToken(cookieValue: value) else { return nil }
             try await load(token)
-            if case .valid(let identity, let level) = sessionFromMemory(cookieHeader: cookieHeader, cookie: cookie, client: client) { return (identity, level) }
+            if case .valid(let identity, let level) = sessionFromMemory(cookieHeader: cookieHeader, cookie: cookie, client: client, confirmed: true) {
+                return (identity, level)
+            }
             return nil
         }
     }
 
     /// Reads the session of `token` from the store into the cache, or remembers that the store has
     /// none. A read that raced with a removal (a logout, a revocation applied meanwhile) is read again.
-    /// The store answering ends an outage: what memory holds may answer again.
+    /// Past the outage grace, what memory held of it is dropped first: the store's answer replaces it.
     public func load(_ token: SessionToken) async throws {
         let idHash = token.storageHash
+        if !outage.trustsMemory { cache.remove(idHash: idHash) }
         for _ in 0..<3 {
             let since = cache.currentSequence()
-            let read = try await store.liveSession(idHash: idHash, at: clock.now())
-            outage.answered()
-            guard let (record, user) = read, !user.disabled,
+            guard let (record, user) = try await store.liveSession(idHash: idHash, at: clock.now()), !user.disabled,
                   let session = CachedSession(record: record, user: user) else {
                 cache.rememberMiss(token)
                 return
@@ -220,15 +223,17 @@ public struct Gate: Sendable {
         case unknown
     }
 
-    /// - Parameter policy: the session policy read with the rest of the request's settings; now's when nil.
-    func sessionFromMemory(cookieHeader: String?, cookie: SessionCookieConfiguration, client: IPAddress, policy: SessionPolicy? = nil) -> MemoryAnswer {
+    /// - Parameters:
+    ///   - policy: the session policy read with the rest of the request's settings; now's when nil.
+    ///   - confirmed: the session was just read from the store (``load(_:)``): memory answers even past the outage grace.
+    func sessionFromMemory(cookieHeader: String?, cookie: SessionCookieConfiguration, client: IPAddress, policy: SessionPolicy? = nil,
+                           confirmed: Bool = false) -> MemoryAnswer {
         guard let value = Cookies.value(named: cookie.name, in: cookieHeader), let token = SessionToken(cookieValue: value) else {
             return .none
         }
-        let now = clock.now()
-        // The store has not answered for longer than the grace: a session may have ended elsewhere meanwhile.
-        guard outage.trustsMemory(at: now) else { return .unknown }
-        switch cache.use(token, now: now, client: PackedAddress(client), cookieDomain: cookie.domain, policy: policy ?? self.policy) {
+        // The store has been out for longer than the grace: the session may have ended elsewhere meanwhile.
+        guard confirmed || outage.trustsMemory else { return .unknown }
+        switch cache.use(token, now: clock.now(), client: PackedAddress(client), cookieDomain: cookie.domain, policy: policy ?? self.policy) {
         case .valid(let identity, let level, let touch):
             if let touch { writes.enqueue(.touch(idHash: touch.idHash, at: touch.at)) }
             return .valid(identity, level)

@@ -43,8 +43,11 @@ public struct SessionSync: Service {
     var onStorageKeyChanged: @Sendable () async -> Void = {}
     /// Called after each reading of the change log.
     var afterPoll: @Sendable () async -> Void = {}
-    /// Where a failed reading of the change log starts an outage and a good one ends it (nil: not tracked).
+    /// Told of every good reading of the change log, and watched every second: without one for a
+    /// while, the store is out (nil: not tracked).
     public var outage: StoreOutage?
+    /// The monotonic clock the outage is timed with (tests set their own).
+    public var monotonicNow: @Sendable () -> Int64 = { StoreOutage.monotonicNow() }
 
     /// - Parameter sequence: what ``startingSequence(store:)`` returned.
     public init(store: any SessionStore & ChangeLogStore & AppPasswordStore & BasicLingerStore, cache: SessionCache, writes: SessionWrites, clock: GateClock, logger: Logger, changesAfter sequence: Int64) {
@@ -69,6 +72,7 @@ public struct SessionSync: Service {
     public func run() async throws {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await performWrites() }
+            group.addTask { await watchOutage() }
             // Returns at shutdown (or cancellation). Only then is the queue closed: following the
             // log may itself queue writes (a reload of the cache hands back its unwritten activity).
             await followChanges()
@@ -123,7 +127,6 @@ public struct SessionSync: Service {
     private func followChanges() async {
         var cursor = startSequence
         var lastPurge = clock.now()
-        var graceEndLogged = false
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
                 try await cancelWhenGracefulShutdown {
@@ -142,32 +145,51 @@ public struct SessionSync: Service {
             }
             do {
                 try await applyChanges(after: &cursor)
-                if let outage, let began = outage.answered() {
-                    logger.notice("the store answers again after \(clock.now() - began) s; sessions in memory verify as before")
+            } catch {
+                // Once per outage at warning level; the outage itself is logged by the watchdog.
+                if outage?.isOut == true {
+                    logger.debug("could not read session changes from the store", metadata: ["error": "\(error)"])
+                } else {
+                    logger.warning("could not read session changes from the store", metadata: ["error": "\(error)"])
                 }
-                await afterPoll()
-                if clock.now() - lastPurge >= Int64(purgeInterval.components.seconds) {
-                    lastPurge = clock.now()
+                continue
+            }
+            if let outage, let ended = outage.polled(at: monotonicNow()) { log(ended, grace: outage.grace) }
+            await afterPoll()
+            if clock.now() - lastPurge >= Int64(purgeInterval.components.seconds) {
+                lastPurge = clock.now()
+                do {
                     _ = try await store.purgeExpiredSessions(before: lastPurge)
                     _ = try await store.pruneChanges(keepingLast: changesKept)
+                } catch {
+                    logger.warning("could not purge expired sessions or prune the change log", metadata: ["error": "\(error)"])
                 }
-            } catch {
-                logger.warning("could not read session changes from the store", metadata: ["error": "\(error)"])
-                noteOutage(at: clock.now(), graceEndLogged: &graceEndLogged)
             }
         }
     }
 
-    /// The change log could not be read at `now`: an outage begins, or goes on. Says so once when it
-    /// begins and once when it outlasts the grace.
-    private func noteOutage(at now: Int64, graceEndLogged: inout Bool) {
+    /// Every second, whether the change log was read lately (a read that hangs counts as much as one
+    /// that fails); logs an outage's beginning, the end of its grace and its end once each.
+    private func watchOutage() async {
         guard let outage else { return }
-        if outage.failed(at: now) {
-            graceEndLogged = false
-            logger.error("the store does not answer: logouts and revocations elsewhere cannot reach this instance; sessions in memory keep verifying for \(outage.grace) s (storage.outage_grace)")
-        } else if !graceEndLogged, let began = outage.began, !outage.trustsMemory(at: now) {
-            graceEndLogged = true
-            logger.error("the store has not answered for \(now - began) s, longer than storage.outage_grace: sessions in memory no longer verify until it answers")
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            do {
+                try await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
+            } catch {
+                return
+            }
+            if let transition = outage.evaluate(at: monotonicNow()) { log(transition, grace: outage.grace) }
+        }
+    }
+
+    private func log(_ transition: StoreOutage.Transition, grace: Int64) {
+        switch transition {
+        case .began(let seconds):
+            logger.error("the store has not answered for \(seconds) s: logouts and revocations elsewhere cannot reach this instance; sessions in memory keep verifying for \(grace) s more (storage.outage_grace)")
+        case .graceOver(let seconds):
+            logger.error("the store has not answered for \(seconds) s, longer than storage.outage_grace: each session and lingering Basic credential is confirmed by the store until it answers")
+        case .ended(let seconds):
+            logger.notice("the store answers again after \(seconds) s; sessions in memory verify as before")
         }
     }
 

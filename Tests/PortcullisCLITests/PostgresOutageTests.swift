@@ -61,6 +61,8 @@ import Testing
             if !refusedAfterGrace { usleep(500_000) }
         }
         #expect(refusedAfterGrace, "\(server.log().suffix(2000))")
+        // Not before the grace: the outage counts from the last good read (before the halt) plus 5 s.
+        #expect(Date().timeIntervalSince(halted) >= 20, "memory stopped answering before the grace was over")
         #expect(server.log().contains("longer than storage.outage_grace"), "\(server.log().suffix(2000))")
         #expect(server.log().contains("sessions in memory keep verifying for 20 s"), "\(server.log().suffix(2000))")
         // On nginx's endpoint, which passes only 200, 401 and 403: 403 with Retry-After.

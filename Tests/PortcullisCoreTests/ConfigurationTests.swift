@@ -94,6 +94,18 @@ import Testing
         #expect(configuration.totpSkew == 0)
     }
 
+    @Test("storage.outage_grace: 5 minutes unless given, a duration up to a day, 0 allowed, from YAML and the environment")
+    func outageGrace() throws {
+        #expect(try load(nil).storageOutageGrace == 300)
+        #expect(try load("storage: {outage_grace: 90s}").storageOutageGrace == 90)
+        #expect(try load(nil, ["PORTCULLIS_STORAGE_OUTAGE_GRACE": "0"]).storageOutageGrace == 0)
+        #expect(try load("storage: {outage_grace: 1d}").storageOutageGrace == 86_400)
+        for wrong in ["2d", "-1s", "soon"] {
+            let found = problems("storage: {outage_grace: \(wrong)}")
+            #expect(found.count == 1 && found[0].contains("storage.outage_grace"), "\(wrong): \(found)")
+        }
+    }
+
     @Test("basic and regulation keys are read, from YAML and the environment")
     func basicAndRegulation() throws {
         let configuration = try load("""

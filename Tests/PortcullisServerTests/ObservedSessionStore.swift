@@ -14,6 +14,8 @@ final class ObservedSessionStore: SessionStore, ChangeLogStore, AppPasswordStore
         var holdUserReads = false
         var heldReaders = 0
         var unavailable = false
+        var changeLogUnavailable = false
+        var changeLogFailures = 0
     }
 
     init(_ base: SQLiteStore) { self.base = base }
@@ -27,6 +29,10 @@ final class ObservedSessionStore: SessionStore, ChangeLogStore, AppPasswordStore
 
     /// While set, reads of sessions, of the change log and of lingering credentials throw ``StoreError/Code/unavailable``.
     func setUnavailable(_ unavailable: Bool) { state.withLock { $0.unavailable = unavailable } }
+    /// While set, only reads of the change log throw (a store that fails in part).
+    func setChangeLogUnavailable(_ unavailable: Bool) { state.withLock { $0.changeLogUnavailable = unavailable } }
+    /// How many reads of the change log were refused so far.
+    var changeLogFailures: Int { state.withLock { $0.changeLogFailures } }
 
     private func answer() throws {
         if state.withLock({ $0.unavailable }) { throw StoreError(.unavailable, "The store does not answer (test).") }
@@ -58,6 +64,11 @@ final class ObservedSessionStore: SessionStore, ChangeLogStore, AppPasswordStore
     func latestChangeSequence() async throws -> Int64 { try await base.latestChangeSequence() }
     func changes(after sequence: Int64, limit: Int) async throws -> StoreChanges {
         try answer()
+        let refused = state.withLock { state in
+            if state.changeLogUnavailable { state.changeLogFailures += 1 }
+            return state.changeLogUnavailable
+        }
+        if refused { throw StoreError(.unavailable, "The change log does not answer (test).") }
         return try await base.changes(after: sequence, limit: limit)
     }
     func pruneChanges(keepingLast count: Int) async throws -> Int { try await base.pruneChanges(keepingLast: count) }

@@ -208,11 +208,11 @@ import Testing
     }
 }
 
-/// Polls `condition` every 20 ms for up to 5 s.
-func waitUntil(_ condition: () async throws -> Bool) async throws {
-    for _ in 0..<250 {
+/// Polls `condition` every 20 ms for up to `seconds` (a bound on a starved machine, not a timing goal).
+func waitUntil(seconds: Int = 5, _ condition: () async throws -> Bool) async throws {
+    for _ in 0..<(seconds * 50) {
         if try await condition() { return }
         try await Task.sleep(for: .milliseconds(20))
     }
-    Issue.record("the condition did not become true within 5 s")
+    Issue.record("the condition did not become true within \(seconds) s")
 }

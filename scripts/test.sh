@@ -81,6 +81,8 @@ if [ $# -eq 0 ]; then
   python3 scripts/timing.py --bin "$release" --attempts 60
   # The benchmark with tiny durations, to keep it working (its figures mean nothing here).
   PORTCULLIS_BINARY="$release" scripts/bench.sh --quick
+  # The same for three instances on PostgreSQL against one (docs/scaling.md), on the cluster above.
+  python3 scripts/bench-instances.py --bin "$release" --quick
   # A short pass of every fuzz target (scripts/fuzz.sh 300 for a campaign).
   scripts/fuzz.sh 3
 fi

@@ -636,6 +636,87 @@ def check_instances(stack, proxy, user, driver, since):
     answers = [verify_on(port, basic=basic) for port in stack.instance_ports()]
     expect(answers == ["401"] * stack.instances, "the Basic credential of a removed device, on every instance within 1.5 s",
            ["401"] * stack.instances, answers)
+    check_changes_reach_instances(stack, proxy, user)
+
+
+def session_from_jar(jar):
+    """The session token curl's cookie jar holds, or None."""
+    for line in read(jar).splitlines():
+        fields = line.split("\t")
+        if len(fields) == 7 and fields[5] == "portcullis_session":
+            return fields[6]
+    return None
+
+
+def log_in_through_proxy(stack, user, password, label):
+    """A curl login through the proxy's portal, with a code of a new device of its own; the session token."""
+    code = totp(json.loads(stack.portcullis("user", "otp", "add", user, "--label", label, "--json"))["secret"])
+    jar = os.path.join(stack.work, f"jar-{label}")
+    page = curl("-c", jar, "-b", jar, PORTAL + "/login")
+    token_match = re.search(r'name="csrf" value="([^"]+)"', page)
+    expect(token_match is not None, "the login form has a CSRF token", "csrf", page[:300])
+    curl("-c", jar, "-b", jar, "-o", "/dev/null", "--data-urlencode", f"csrf={token_match.group(1)}", "--data-urlencode", f"username={user}",
+         "--data-urlencode", f"password={password}", "--data-urlencode", f"code={code}", PORTAL + "/login")
+    token = session_from_jar(jar)
+    expect(token is not None, f"a login through the proxy ({label})", "a session cookie", read(jar)[-300:])
+    return token, jar
+
+
+def seconds_until_refused(stack, token, bound=1.5):
+    """How long until every instance refuses the session (polled every 20 ms), or None past `bound`."""
+    started = time.time()
+    while time.time() - started < bound:
+        if all(verify_on(port, token) == "401" for port in stack.instance_ports()):
+            return time.time() - started
+        time.sleep(0.02)
+    return None
+
+
+def check_changes_reach_instances(stack, proxy, user):
+    """Each change that ends a session elsewhere — a logout through the portal, a new password, a
+    disabled user — and the removal of an app password reach every instance within 1.5 s; prints
+    how long each took."""
+    password = stack.users[user][0]
+    took = {}
+
+    def session_ended_by(what, change, label):
+        token, jar = log_in_through_proxy(stack, user, password, label)
+        answers = [verify_on(port, token) for port in stack.instance_ports()]
+        expect(answers == ["200"] * stack.instances, f"a new session on every instance (before: {what})", ["200"] * stack.instances, answers)
+        started = time.time()
+        change(jar)
+        elapsed = seconds_until_refused(stack, token)
+        expect(elapsed is not None, f"{what}: the session is refused by every instance within 1.5 s", "401 on each",
+               [verify_on(port, token) for port in stack.instance_ports()])
+        took[what] = time.time() - started
+
+    def log_out(jar):
+        page = curl("-c", jar, "-b", jar, PORTAL + "/logout")
+        token_match = re.search(r'name="csrf" value="([^"]+)"', page)
+        expect(token_match is not None, "the logout page has a CSRF token", "csrf", page[:300])
+        curl("-c", jar, "-b", jar, "-o", "/dev/null", "--data-urlencode", f"csrf={token_match.group(1)}", PORTAL + "/logout")
+
+    session_ended_by("logout through the portal", log_out, "change-logout")
+    new_password = password + " renewed"
+    session_ended_by("user passwd", lambda jar: stack.portcullis("user", "passwd", user, "--password-stdin", stdin=new_password + "\n"),
+                     "change-passwd")
+    password = new_password
+    stack.users[user] = (new_password, stack.users[user][1])
+    session_ended_by("user disable", lambda jar: stack.portcullis("user", "disable", user), "change-disable")
+    stack.portcullis("user", "enable", user)
+
+    # An app password, used over HTTP Basic on every instance, then removed.
+    app_password = json.loads(stack.portcullis("user", "app-password", "add", user, "--label", "instances", "--json"))["password"]
+    basic = f"{user}:{app_password}"
+    answers = [verify_on(port, basic=basic) for port in stack.instance_ports()]
+    expect(answers == ["200"] * stack.instances, "an app password on every instance", ["200"] * stack.instances, answers)
+    started = time.time()
+    stack.portcullis("user", "app-password", "remove", user, "instances")
+    time.sleep(1.5)
+    answers = [verify_on(port, basic=basic) for port in stack.instance_ports()]
+    expect(answers == ["401"] * stack.instances, "a removed app password, on every instance within 1.5 s", ["401"] * stack.instances, answers)
+    print("every instance refused the session, counted from the start of the change (the command's own run included), after "
+          + ", ".join(f"{what} {seconds:.2f} s" for what, seconds in took.items()) + "; ", end="", flush=True)
 
 
 def session_of_other_domain(stack, user):

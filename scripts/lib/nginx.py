@@ -123,3 +123,43 @@ http {{
 
     def __exit__(self, *error):
         self.stop()
+
+
+def auth_request_server(port, upstream, path):
+    """A server block on 127.0.0.1:`port` whose every location is protected by `auth_request` to
+    http://`upstream``path`, as deploy/nginx/snippets has it but with the upstream kept alive
+    (HTTP/1.1, an empty Connection header) and the scheme written out as behind a TLS terminator.
+    The protected location answers 204 from try_files, which runs after the access phase (a
+    `return` would run before auth_request and protect nothing)."""
+    return f"""
+    server {{
+        listen 127.0.0.1:{port};
+        location = /internal/portcullis {{
+            internal;
+            proxy_pass http://{upstream}{path};
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_pass_request_body off;
+            proxy_set_header Content-Length "";
+            proxy_set_header X-Original-URL https://$host$request_uri;
+            proxy_set_header X-Original-Method $request_method;
+            proxy_set_header X-Forwarded-For $remote_addr;
+        }}
+        location @portcullis_login {{
+            internal;
+            if ($portcullis_location = "") {{
+                return 401;
+            }}
+            return 302 $portcullis_location;
+        }}
+        location / {{
+            auth_request /internal/portcullis;
+            auth_request_set $portcullis_user $upstream_http_remote_user;
+            auth_request_set $portcullis_groups $upstream_http_remote_groups;
+            auth_request_set $portcullis_name $upstream_http_remote_name;
+            auth_request_set $portcullis_email $upstream_http_remote_email;
+            auth_request_set $portcullis_location $upstream_http_location;
+            error_page 401 = @portcullis_login;
+            try_files /nonexistent =204;
+        }}
+    }}"""

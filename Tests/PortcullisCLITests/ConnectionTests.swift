@@ -82,6 +82,42 @@ import Testing
         #expect(!slow.closedByServer(within: 3), "a connection whose request was answered was closed by the body deadline")
     }
 
+    @Test("a request that does not keep the connection alive (HTTP/1.0, Connection: close) is answered with Connection: close, and the connection then ends")
+    func connectionClose() throws {
+        let harness = try CLIHarness()
+        defer { harness.remove() }
+        // The idle deadline is far: a connection that ends within the test was ended by the server after its answer.
+        let server = try ServerProcess(harness, environment: ["PORTCULLIS_SERVER_IDLE_TIMEOUT": "60s"])
+        defer { server.stop() }
+        let form = "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 8\r\n"
+        for request in [
+            // An HTTP/1.0 client without keep-alive (curl --http1.0): it waits for the connection to end.
+            "GET /api/health HTTP/1.0\r\nHost: localhost\r\n\r\n",
+            // nginx's proxy_pass without proxy_http_version 1.1: with `keepalive` in its upstream, it
+            // reuses the connection unless the answer says close, and the next request gets a 502.
+            "POST /login HTTP/1.0\r\nHost: localhost\r\nConnection: close\r\n\(form)\r\nuser=bob",
+            // The verify endpoint, which the verify handler may answer itself, and `close` in another case.
+            Self.verifyRequest(cookie: nil).replacingOccurrences(of: "Host: localhost\r\n", with: "Host: localhost\r\nConnection: Close\r\n"),
+        ] {
+            let connection = try RawConnection(port: server.port)
+            #expect(connection.send(request))
+            let response = connection.readResponse()
+            #expect(response != nil, "no answer to \(request.prefix(30))")
+            #expect(response?.headers["connection"]?.lowercased() == "close", "\(request.prefix(30)): \(response?.headers ?? [:])")
+            #expect(connection.closedByServer(within: 3), "the connection stayed open after answering \(request.prefix(30))")
+        }
+        // Kept alive: HTTP/1.1 by default, HTTP/1.0 when it asks; neither answer says close.
+        for request in [Self.healthRequest, "GET /api/health HTTP/1.0\r\nHost: localhost\r\nConnection: keep-alive\r\n\r\n"] {
+            let connection = try RawConnection(port: server.port)
+            for _ in 0..<2 {
+                #expect(connection.send(request))
+                let response = connection.readResponse()
+                #expect(response?.status == 200)
+                #expect(response?.headers["connection"] == nil || response?.headers["connection"]?.lowercased() == "keep-alive")
+            }
+        }
+    }
+
     @Test("connections are capped per client address, trusted proxies exempt, and in all")
     func caps() throws {
         let harness = try CLIHarness()

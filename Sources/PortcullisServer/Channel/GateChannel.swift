@@ -2,6 +2,7 @@ import Hummingbird
 import HummingbirdCore
 import Logging
 import NIOCore
+import NIOHTTP1
 import PortcullisCore
 
 /// Hummingbird's HTTP/1 channel with the gate's own handlers around it: the connection limits and
@@ -37,7 +38,11 @@ struct GateChannel: HTTPChannelHandler {
             return channel.eventLoop.makeFailedFuture(error)
         }
         let http1 = HTTP1Channel(responder: responder, configuration: .init(additionalChannelHandlers: Self.handlers(verify)))
-        return http1.setup(channel: channel, logger: logger)
+        return http1.setup(channel: channel, logger: logger).flatMapThrowing { value in
+            // Behind the parser, while the HTTP version is known: which requests end the connection.
+            try HTTP1Persistence.add(to: channel.pipeline.syncOperations)
+            return value
+        }
     }
 
     /// Between the parser and the router: the verify handler, or on a listener without verify

@@ -49,6 +49,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(HERE, "lib"))
 import nginx as nginxlib  # noqa: E402
+from benchkit import Failure, build_kind, expect, interrupt, log, rate_text, request, wrk_version  # noqa: E402
 import procfs  # noqa: E402
 import wrk  # noqa: E402
 from portcullis import Server, totp  # noqa: E402
@@ -63,30 +64,6 @@ THREADS, CONNECTIONS = 2, 64
 PASSWORD = "bench instances password"
 APP = {"Host": "app.example.com"}
 PROTECTED = "/dashboard?x=1"
-
-
-def log(message):
-    print(message, file=sys.stderr, flush=True)
-
-
-class Failure(Exception):
-    """Something could not be run, or answered wrongly before any measuring."""
-
-
-def request(port, path, headers=None, method="GET", body=None):
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    try:
-        connection.request(method, path, body=body, headers=headers or {})
-        response = connection.getresponse()
-        response.read()
-        return response.status
-    finally:
-        connection.close()
-
-
-def expect(what, status, wanted):
-    if status != wanted:
-        raise Failure(f"{what}: answered {status}, expected {wanted}")
 
 
 # MARK: PostgreSQL
@@ -337,10 +314,6 @@ class Row:
                 f"| {statistics.median(ratios):.2f} ({min(ratios):.2f}–{max(ratios):.2f}) |")
 
 
-def rate_text(rate):
-    return f"{rate:,.0f}".replace(",", " ") + " req/s"
-
-
 def describe(result):
     if result.p99 is not None:
         text = f"{rate_text(result.rate)} p99 {result.p99 * 1e3:.2f} ms {result.cpu * 1e6:.1f} µs CPU"
@@ -552,27 +525,6 @@ class Report:
         if self.nginx_errors:
             lines.append(f"- nginx logged {len(self.nginx_errors)} errors, the last: `{self.nginx_errors[-1][:300]}`")
         return "\n".join(lines) + "\n"
-
-
-def wrk_version():
-    output = subprocess.run(["wrk", "-v"], capture_output=True, text=True)
-    words = (output.stdout + output.stderr).split()
-    return words[1] if len(words) > 1 else "?"
-
-
-def build_kind(binary):
-    if os.environ.get("BENCH_BUILD"):
-        return os.environ["BENCH_BUILD"]
-    parts = os.path.realpath(binary).split(os.sep)
-    if "release" in parts:
-        return "release (by its path)"
-    if "debug" in parts:
-        return "**debug** (by its path): the figures mean nothing"
-    return "unknown (set BENCH_BUILD)"
-
-
-def interrupt(*_):
-    raise KeyboardInterrupt
 
 
 def main():

@@ -27,7 +27,6 @@ import base64
 import collections
 import concurrent.futures
 import datetime
-import http.client
 import os
 import platform
 import resource
@@ -44,6 +43,7 @@ import urllib.parse
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "lib"))
 import nginx as nginxlib  # noqa: E402
+from benchkit import Failure, build_kind, expect, interrupt, log, rate_text, request, wrk_version  # noqa: E402
 import procfs  # noqa: E402
 import seeding  # noqa: E402
 import wrk  # noqa: E402
@@ -55,30 +55,6 @@ PORT_NGINX_204, PORT_NGINX_PORTCULLIS, PORT_NGINX_FLOOR, PORT_NGINX_BACKEND = 19
 THREADS, CONNECTIONS = 2, 64
 # The headers Caddy or Traefik would send; verify reads the cookie and these.
 FORWARDED = {"X-Forwarded-Method": "GET", "X-Forwarded-Proto": "https", "X-Forwarded-Host": "app.example.com", "X-Forwarded-URI": "/dashboard?x=1"}
-
-
-def log(message):
-    print(message, file=sys.stderr, flush=True)
-
-
-class Failure(Exception):
-    """Something could not be run, or answered wrongly before any measuring."""
-
-
-def request(port, path, headers=None, method="GET", body=None):
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    try:
-        connection.request(method, path, body=body, headers=headers or {})
-        response = connection.getresponse()
-        response.read()
-        return response.status
-    finally:
-        connection.close()
-
-
-def expect(what, status, wanted):
-    if status != wanted:
-        raise Failure(f"{what}: answered {status}, expected {wanted}")
 
 
 # MARK: Measuring
@@ -203,10 +179,6 @@ class Row:
                 f"| {statistics.median(ratios):.2f} ({spread}) | {goal} |")
 
 
-def rate_text(rate):
-    return f"{rate:,.0f}".replace(",", " ") + " req/s"
-
-
 def time_text(seconds):
     return f"{seconds * 1e3:.2f} ms" if seconds >= 1e-3 else f"{seconds * 1e6:.0f} µs"
 
@@ -259,43 +231,6 @@ def load_text(loads):
 
 def nginx_http_block(portcullis_port):
     """(b) on PORT_NGINX_204; (c) and (e) identical but for where auth_request goes."""
-    def protected(port, upstream, path):
-        # As deploy/nginx/snippets, with an upstream kept alive; the scheme is written out as behind
-        # a TLS terminator. The protected location answers 204 from try_files, which runs after the
-        # access phase (a `return` would run before auth_request and protect nothing).
-        return f"""
-    server {{
-        listen 127.0.0.1:{port};
-        location = /internal/portcullis {{
-            internal;
-            proxy_pass http://{upstream}{path};
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_pass_request_body off;
-            proxy_set_header Content-Length "";
-            proxy_set_header X-Original-URL https://$host$request_uri;
-            proxy_set_header X-Original-Method $request_method;
-            proxy_set_header X-Forwarded-For $remote_addr;
-        }}
-        location @portcullis_login {{
-            internal;
-            if ($portcullis_location = "") {{
-                return 401;
-            }}
-            return 302 $portcullis_location;
-        }}
-        location / {{
-            auth_request /internal/portcullis;
-            auth_request_set $portcullis_user $upstream_http_remote_user;
-            auth_request_set $portcullis_groups $upstream_http_remote_groups;
-            auth_request_set $portcullis_name $upstream_http_remote_name;
-            auth_request_set $portcullis_email $upstream_http_remote_email;
-            auth_request_set $portcullis_location $upstream_http_location;
-            error_page 401 = @portcullis_login;
-            try_files /nonexistent =204;
-        }}
-    }}"""
-
     return f"""    keepalive_timeout 75s;
     keepalive_requests 1000000;
     upstream portcullis {{
@@ -315,8 +250,8 @@ def nginx_http_block(portcullis_port):
     server {{
         listen 127.0.0.1:{PORT_NGINX_BACKEND};
         location / {{ return 204; }}
-    }}""" + protected(PORT_NGINX_PORTCULLIS, "portcullis", "/api/authz/auth-request") + \
-        protected(PORT_NGINX_FLOOR, "floor_backend", "/")
+    }}""" + nginxlib.auth_request_server(PORT_NGINX_PORTCULLIS, "portcullis", "/api/authz/auth-request") + \
+        nginxlib.auth_request_server(PORT_NGINX_FLOOR, "floor_backend", "/")
 
 
 def fifty_rules():
@@ -558,27 +493,6 @@ def nproc():
         return subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
     except OSError:
         return str(os.cpu_count())
-
-
-def wrk_version():
-    output = subprocess.run(["wrk", "-v"], capture_output=True, text=True)
-    words = (output.stdout + output.stderr).split()
-    return words[1] if len(words) > 1 else "?"
-
-
-def build_kind(binary):
-    if os.environ.get("BENCH_BUILD"):
-        return os.environ["BENCH_BUILD"]
-    parts = os.path.realpath(binary).split(os.sep)
-    if "release" in parts:
-        return "release (by its path)"
-    if "debug" in parts:
-        return "**debug** (by its path): the figures mean nothing"
-    return "unknown (set BENCH_BUILD)"
-
-
-def interrupt(*_):
-    raise KeyboardInterrupt
 
 
 def main():
